@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the reference tools the tests compare against (astropy, cfitsio's fitsio and fitsverify),
+# from Debian's packages, only when they are missing: a fresh CI machine gets them, a warm one skips.
+set -euo pipefail
+need=()
+/usr/bin/python3 -c 'import astropy' 2>/dev/null || need+=(python3-astropy)
+/usr/bin/python3 -c 'import fitsio' 2>/dev/null || need+=(python3-fitsio)
+command -v fitsverify >/dev/null || need+=(fitsverify)
+command -v fpack >/dev/null || need+=(libcfitsio-bin)
+command -v bzip2 >/dev/null || need+=(bzip2)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
