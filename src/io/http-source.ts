@@ -1,0 +1,204 @@
+import type { ByteRange, ByteSource } from '../fits/byte-source.ts';
+import { FitsError } from '../fits/errors.ts';
+
+export interface HttpSourceOptions {
+  /** Cache block size: reads are rounded out to whole blocks (one request serves nearby reads). */
+  blockSize?: number;
+  /** Most bytes the block cache keeps (least recently used blocks go first). */
+  cacheBytes?: number;
+  /** Ranges closer than this are fetched by one request. */
+  coalesceGap?: number;
+  /** Most requests in flight at once. */
+  concurrency?: number;
+  /** Tries per request on transient failures (network errors, 429, 5xx). */
+  retries?: number;
+  /** First backoff delay in ms (doubles each try, Retry-After wins when given). */
+  backoffMs?: number;
+  headers?: Record<string, string>;
+  fetch?: typeof fetch;
+}
+
+const TRANSIENT = new Set([408, 429, 500, 502, 503, 504]);
+
+/**
+ * An HTTP(S) object read by Range requests. Node's fetch (undici) keeps connections alive; on top
+ * we keep a bounded LRU block cache, merge nearby ranges into one request, cap parallel requests
+ * and retry transient failures. A server that ignores Range is refused at once (its body is not
+ * downloaded), since silently fetching a 44 GB file to read one header is the failure we exist to avoid.
+ */
+export class HttpSource implements ByteSource {
+  readonly name: string;
+  private readonly url: string;
+  private readonly o: Required<Omit<HttpSourceOptions, 'headers' | 'fetch'>>;
+  private readonly headers: Record<string, string>;
+  private readonly fetchFn: typeof fetch;
+  private length: number | undefined;
+  private readonly cache = new Map<number, Uint8Array>(); // block index → bytes, in LRU order
+  private cached = 0;
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  /** Requests sent and bytes received: tests and benchmarks read these. */
+  requests = 0;
+  bytesFetched = 0;
+  maxActive = 0;
+
+  constructor(url: string, opts: HttpSourceOptions = {}) {
+    this.url = url;
+    this.name = url;
+    this.o = {
+      blockSize: opts.blockSize ?? 64 << 10,
+      cacheBytes: opts.cacheBytes ?? 32 << 20,
+      coalesceGap: opts.coalesceGap ?? 256 << 10,
+      concurrency: opts.concurrency ?? 6,
+      retries: opts.retries ?? 4,
+      backoffMs: opts.backoffMs ?? 200,
+    };
+    this.headers = opts.headers ?? {};
+    this.fetchFn = opts.fetch ?? fetch;
+  }
+
+  async size(): Promise<number> {
+    if (this.length === undefined) {
+      // A one-byte range answers with the total size in Content-Range and proves Range works.
+      await this.fetchRange(0, 1);
+    }
+    return this.length!;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const [out] = await this.readMany([{ offset, length }]);
+    return out;
+  }
+
+  async readMany(ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
+    const size = await this.size();
+    const bs = this.o.blockSize;
+    // Blocks needed and not cached, merged into runs of consecutive (or nearly) blocks.
+    const need = new Set<number>();
+    for (const r of ranges) {
+      const end = Math.min(size, r.offset + r.length);
+      for (let b = Math.floor(r.offset / bs); b * bs < end; b++) if (!this.cache.has(b)) need.add(b);
+    }
+    const blocks = [...need].sort((a, b) => a - b);
+    const runs: [number, number][] = [];
+    const gapBlocks = Math.floor(this.o.coalesceGap / bs);
+    for (const b of blocks) {
+      const last = runs[runs.length - 1];
+      if (last && b - last[1] <= gapBlocks + 1) last[1] = b;
+      else runs.push([b, b]);
+    }
+    const fetched = new Map<number, Uint8Array>();
+    await Promise.all(
+      runs.map(async ([first, last]) => {
+        const start = first * bs;
+        const end = Math.min(size, (last + 1) * bs);
+        const bytes = await this.fetchRange(start, end - start);
+        for (let b = first; b <= last; b++) {
+          const blk = bytes.subarray(b * bs - start, Math.min(bytes.length, (b + 1) * bs - start));
+          fetched.set(b, blk);
+          this.remember(b, blk);
+        }
+      }),
+    );
+    return ranges.map((r) => {
+      const end = Math.min(size, r.offset + r.length);
+      if (end <= r.offset) return new Uint8Array(0);
+      const out = new Uint8Array(end - r.offset);
+      for (let b = Math.floor(r.offset / bs); b * bs < end; b++) {
+        const blk = fetched.get(b) ?? this.recall(b)!;
+        const a = Math.max(r.offset, b * bs);
+        const z = Math.min(end, b * bs + blk.length);
+        out.set(blk.subarray(a - b * bs, z - b * bs), a - r.offset);
+      }
+      return out;
+    });
+  }
+
+  async *stream(start = 0, end?: number): AsyncIterable<Uint8Array> {
+    const stop = end ?? (await this.size());
+    const step = 4 << 20;
+    for (let p = start; p < stop; p += step) yield await this.fetchRange(p, Math.min(step, stop - p));
+  }
+
+  private remember(b: number, blk: Uint8Array): void {
+    this.cache.set(b, blk);
+    this.cached += blk.length;
+    for (const [k, v] of this.cache) {
+      if (this.cached <= this.o.cacheBytes) break;
+      this.cache.delete(k);
+      this.cached -= v.length;
+    }
+  }
+
+  private recall(b: number): Uint8Array | undefined {
+    const v = this.cache.get(b);
+    if (v) {
+      this.cache.delete(b);
+      this.cache.set(b, v);
+    }
+    return v;
+  }
+
+  private async slot<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.active >= this.o.concurrency) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    this.maxActive = Math.max(this.maxActive, this.active);
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private async fetchRange(offset: number, length: number): Promise<Uint8Array> {
+    const range = `bytes=${offset}-${offset + length - 1}`;
+    const where = { file: this.url, offset };
+    for (let attempt = 0; ; attempt++) {
+      let res: { status: number; headers: Headers; body?: Uint8Array };
+      try {
+        res = await this.slot(async () => {
+          this.requests++;
+          const r = await this.fetchFn(this.url, { headers: { ...this.headers, range } });
+          if (r.status !== 206) {
+            await r.body?.cancel(); // never download a whole body we did not ask for
+            return { status: r.status, headers: r.headers };
+          }
+          const body = new Uint8Array(await r.arrayBuffer());
+          this.bytesFetched += body.length;
+          return { status: r.status, headers: r.headers, body };
+        });
+      } catch (err) {
+        if (attempt < this.o.retries) {
+          await sleep(this.o.backoffMs * 2 ** attempt);
+          continue;
+        }
+        throw new FitsError('io', `HTTP ${range} failed after ${attempt + 1} tries: ${(err as Error).message}`, where);
+      }
+      if (res.status === 206) {
+        const total = /\/(\d+)\s*$/.exec(res.headers.get('content-range') ?? '');
+        if (total) this.length = Number(total[1]);
+        const body = res.body!;
+        if (body.length !== Math.min(length, (this.length ?? Infinity) - offset)) {
+          throw new FitsError('io', `HTTP ${range} returned ${body.length} bytes`, where);
+        }
+        return body;
+      }
+      if (res.status === 200) {
+        throw new FitsError('io', `server ignored the Range header (${range} answered 200 with the whole body)`, where);
+      }
+      if (res.status === 416) {
+        this.length ??= Number(/\/(\d+)/.exec(res.headers.get('content-range') ?? '')?.[1] ?? 0);
+        return new Uint8Array(0);
+      }
+      if (TRANSIENT.has(res.status) && attempt < this.o.retries) {
+        const after = Number(res.headers.get('retry-after'));
+        await sleep(Number.isFinite(after) && after > 0 ? after * 1000 : this.o.backoffMs * 2 ** attempt);
+        continue;
+      }
+      throw new FitsError('io', `HTTP ${res.status} for ${range}`, where);
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
