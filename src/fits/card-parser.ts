@@ -18,7 +18,7 @@ const KEYWORD_CHARS = /^[A-Z0-9_-]*$/;
 export function parseCard(image: string): ParsedCard {
   const raw = image.length === 80 ? image : image.slice(0, 80).padEnd(80);
   const head = raw.slice(0, 8);
-  let keyword = head.trimEnd();
+  let keyword = head.trim();
   let problem: string | undefined;
 
   if (keyword.startsWith('HIERARCH') && (keyword.length === 8 || keyword[8] === ' ')) {
@@ -28,19 +28,20 @@ export function parseCard(image: string): ParsedCard {
 
   if (!KEYWORD_CHARS.test(keyword)) {
     const upper = keyword.toUpperCase();
-    if (KEYWORD_CHARS.test(upper)) {
+    const indicator = raw.indexOf('= ');
+    if (indicator >= 0 && indicator <= 8 && KEYWORD_CHARS.test(upper.slice(0, indicator).trim())) {
       problem = `keyword ${JSON.stringify(keyword)} is not upper case`;
-      keyword = upper;
+      keyword = upper.slice(0, Math.min(indicator, 8)).trim();
     } else {
+      // Not a keyword at all (garbage, text): kept verbatim, as astropy does.
       problem = `keyword ${JSON.stringify(keyword)} has characters outside A-Z 0-9 _ -`;
-      keyword = upper;
     }
   }
   if (keyword.length && head.slice(0, keyword.length).includes(' ')) {
     problem ??= `keyword ${JSON.stringify(head)} has embedded spaces`;
   }
 
-  if (keyword === 'END' && raw.slice(3).trim() === '') return { keyword, value: null, type: 'commentary', comment: '', raw };
+  if (keyword === 'END' && /^ *$/.test(raw.slice(3))) return { keyword, value: null, type: 'commentary', comment: '', raw };
   if (COMMENTARY_KEYWORDS.has(keyword)) {
     // COMMENT, HISTORY and blank cards carry free text from column 9 (leading spaces kept).
     return { keyword, value: raw.slice(8).trimEnd(), type: 'commentary', comment: '', raw, ...(problem ? { problem } : {}) };
@@ -75,8 +76,18 @@ function parseHierarch(raw: string): ParsedCard | undefined {
   return card;
 }
 
+// Record-valued keyword cards (the distortion-paper convention astropy follows): DP1 = 'AXIS.1: 1'
+// is the card DP1.AXIS.1 with value 1.0.
+const RVKC = /^([a-zA-Z_]\w*(?:\.\w+)*)\s*:\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eEdD][+-]?\d+)?)$/;
+
 function valueCard(keyword: string, raw: string, field: string, problem: string | undefined): ParsedCard {
   const v = parseValueField(field);
+  if (v.type === 'string' && !v.problem && !v.continued) {
+    const m = RVKC.exec(v.value as string);
+    if (m && !raw.startsWith('HIERARCH')) {
+      return { keyword: `${keyword}.${m[1]}`, value: Number(m[2].replace(/[dD]/, 'E')), type: 'float', comment: v.comment, raw };
+    }
+  }
   const card: ParsedCard = { keyword, value: v.value, type: v.type, comment: v.comment, raw };
   if (v.continued) card.continued = true;
   const p = problem ?? v.problem;

@@ -34,6 +34,7 @@ export class HeaderBuilder {
   private readonly strict: boolean;
   private readonly maxCards: number;
   private open: ParsedCard | undefined;
+  private chained = false;
 
   constructor(opts: HeaderParseOptions = {}) {
     this.opts = opts;
@@ -57,7 +58,14 @@ export class HeaderBuilder {
       this.add(image);
     }
     if (text.length % CARD) {
+      // A cut last card (header dumps often end with "END\n"): padded and kept, with a warning.
       this.problem('truncated', `header ends in the middle of a card (${text.length % CARD} bytes)`);
+      const image = text.slice(n * CARD).padEnd(CARD);
+      if (image.startsWith('END') && isBlank(image, 3)) {
+        this.ended = true;
+        return true;
+      }
+      this.add(image);
     }
     return false;
   }
@@ -79,13 +87,25 @@ export class HeaderBuilder {
       prev.value = (prev.value as string).slice(0, -1) + (card.value as string);
       prev.raw += card.raw;
       if (card.comment) prev.comment = prev.comment ? `${prev.comment} ${card.comment}` : card.comment;
-      this.open = card.continued ? prev : undefined;
+      this.chained = true;
+      if (!card.continued) this.closeChain();
       return;
     }
+    this.closeChain();
     delete card.problem;
-    this.open = card.type === 'string' && card.continued ? card : undefined;
+    if (card.type === 'string' && card.continued) this.open = card;
     delete card.continued;
     this.cards.push(card);
+  }
+
+  /** Ends a long string: a dangling '&' on its last piece is dropped, as astropy does. */
+  private closeChain(): void {
+    const open = this.open;
+    if (open && this.chained && typeof open.value === 'string') {
+      open.value = open.value.replace(/&$/, '').trimEnd();
+    }
+    this.open = undefined;
+    this.chained = false;
   }
 
   private checkPadding(text: string, from: number): void {
@@ -109,6 +129,7 @@ export class HeaderBuilder {
   }
 
   header(): Header {
+    this.closeChain();
     return new Header(this.cards, this.warnings);
   }
 }
@@ -148,16 +169,14 @@ export function parseHeader(bytes: Uint8Array, opts: HeaderParseOptions = {}): {
  */
 export function parseHeaderText(text: string, opts: HeaderParseOptions = {}): Header {
   const b = new HeaderBuilder(opts);
-  const images = text.includes('\n')
-    ? text.split(/\r?\n/).filter((l, i, all) => l.length > 0 || i < all.length - 1)
-    : (text.match(/[^]{1,80}/g) ?? []);
+  const newline = text.slice(0, CARD + 1).includes('\n');
+  const images = newline ? text.replace(/\r?\n$/, '').split(/\r?\n/) : (text.match(/[^]{1,80}/g) ?? []);
   for (const line of images) {
     const image = line.length > CARD ? line.slice(0, CARD) : line.padEnd(CARD);
     if (image.startsWith('END') && isBlank(image, 3)) {
       b.ended = true;
       break;
     }
-    if (line.trim() === '' && text.includes('\n')) continue;
     b.add(image);
   }
   if (!b.ended) b.problem('no-end', 'header has no END card');

@@ -52,7 +52,7 @@ export function dataLayout(header: Header, index: number, where: FitsErrorLocati
   const gcount = optionalCount(header, 'GCOUNT', 1, at);
 
   let kind: HduKind;
-  if (isPrimary) kind = groups ? 'groups' : 'primary';
+  if (isPrimary && first !== 'XTENSION') kind = groups ? 'groups' : 'primary';
   else if (xtension === 'IMAGE' || xtension === 'IUEIMAGE') kind = 'image';
   else if (xtension === 'BINTABLE' || xtension === 'A3DTABLE') kind = header.bool('ZIMAGE') === true ? 'compressed-image' : 'bintable';
   else if (xtension === 'TABLE') kind = 'table';

@@ -22,6 +22,15 @@ const KIND: Record<string, HduKind> = {
  * Where we deliberately differ from astropy, and why. Each entry is checked to still differ, so a
  * stale exception fails the test rather than hiding a regression.
  */
+/**
+ * Card values where astropy is wrong and we are right, with the reason.
+ * continue_hierarch.fits LONGSQ was written (gen_synthetic.py) as "Quotes ' inside ''a'' long
+ * string " x 4; astropy 5.2 mangles doubled quotes split across CONTINUE cards when reading it back.
+ */
+const VALUE_DIFFERENCES: Record<string, string> = {
+  'synthetic/continue_hierarch.fits LONGSQ': "Quotes ' inside ''a'' long string ".repeat(4).trimEnd(),
+};
+
 const LAYOUT_DIFFERENCES: Record<string, string> = {
   // A blanked END: astropy reads the data block as (garbage) header cards up to the extension's END
   // and reports one HDU; we stop the header where binary data starts, keep the data where the
@@ -59,6 +68,12 @@ function compareCards(where: string, ours: readonly Card[], theirs: TruthCard[])
       ];
       assert.equal(o.type, type, `${at}: type`);
     }
+    const known = VALUE_DIFFERENCES[`${where.split(' HDU')[0]} ${t.keyword}`];
+    if (known !== undefined) {
+      assert.notDeepEqual(truthValue(t), known, `${at}: astropy now agrees; drop the exception`);
+      assert.equal(o.value, known, at);
+      continue;
+    }
     const tv = truthValue(t);
     if (typeof tv === 'number' && Number.isNaN(tv)) assert.ok(Number.isNaN(o.value as number), at);
     else assert.deepEqual(o.value, tv, `${at}: value`);
@@ -91,7 +106,8 @@ for (const rel of corpusFiles()) {
     for (const [i, th] of t.hdus.entries()) {
       const h = fits.hdus[i];
       assert.equal(h.kind, KIND[th.type], `${rel} HDU ${i} kind`);
-      assert.deepEqual(
+      // astropy's fileinfo() fails on some invalid headers; there the offsets have no truth.
+      if (th.hdrLoc !== undefined) assert.deepEqual(
         [h.headerOffset, h.dataOffset, h.dataSpan],
         [th.hdrLoc, th.datLoc, th.datSpan],
         `${rel} HDU ${i} hdrLoc/datLoc/datSpan`,
