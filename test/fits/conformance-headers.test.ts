@@ -1,13 +1,12 @@
 // Every card and every HDU offset of every corpus file against astropy's own parse.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { gunzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import { BufferSource } from '../../src/fits/byte-source.ts';
 import type { Card } from '../../src/fits/card.ts';
 import { openFits } from '../../src/fits/fits-file.ts';
 import type { HduKind } from '../../src/fits/hdu.ts';
-import { corpusBytes, corpusFiles, corpusPath, type TruthCard, truth, truthValue } from '../util/corpus.ts';
+import { corpusFiles, type TruthCard, truth, truthValue } from '../util/corpus.ts';
+import { decompressed } from '../util/decompress.ts';
 
 const KIND: Record<string, HduKind> = {
   PrimaryHDU: 'primary',
@@ -40,13 +39,6 @@ const LAYOUT_DIFFERENCES: Record<string, string> = {
   // header is still standard-shaped, so we read its layout and warn 'simple-false'.
   'fits/header_with_time_wcslib71.fits': 'SIMPLE = F read as a primary HDU',
 };
-
-function decompressed(rel: string): Uint8Array {
-  const raw = corpusBytes(rel);
-  if (rel.endsWith('.gz')) return new Uint8Array(gunzipSync(raw));
-  if (rel.endsWith('.bz2')) return new Uint8Array(execFileSync('bzip2', ['-dc', corpusPath(rel)], { maxBuffer: 1 << 30 }));
-  return raw;
-}
 
 function compareCards(where: string, ours: readonly Card[], theirs: TruthCard[]): void {
   assert.equal(ours.length, theirs.length, `${where}: ${ours.length} cards, astropy ${theirs.length}`);
