@@ -170,7 +170,7 @@ export function parseHeader(bytes: Uint8Array, opts: HeaderParseOptions = {}): {
 export function parseHeaderText(text: string, opts: HeaderParseOptions = {}): Header {
   const b = new HeaderBuilder(opts);
   const newline = text.slice(0, CARD + 1).includes('\n');
-  const images = newline ? text.replace(/\r?\n$/, '').split(/\r?\n/) : (text.match(/[^]{1,80}/g) ?? []);
+  const images = newline ? text.replace(/\r?\n$/, '').split(/\r?\n/) : (text.match(/[\s\S]{1,80}/g) ?? []);
   for (const line of images) {
     const image = line.length > CARD ? line.slice(0, CARD) : line.padEnd(CARD);
     if (image.startsWith('END') && isBlank(image, 3)) {
