@@ -44,7 +44,10 @@ export class BufferSource implements ByteSource {
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
-    const out = this.bytes.subarray(Math.min(offset, this.bytes.length), Math.min(offset + length, this.bytes.length));
+    const out = this.bytes.subarray(
+      Math.min(offset, this.bytes.length),
+      Math.min(offset + length, this.bytes.length),
+    );
     this.bytesRead += out.length;
     this.reads++;
     return out;

@@ -41,15 +41,30 @@ export function parseCard(image: string): ParsedCard {
     problem ??= `keyword ${JSON.stringify(head)} has embedded spaces`;
   }
 
-  if (keyword === 'END' && /^ *$/.test(raw.slice(3))) return { keyword, value: null, type: 'commentary', comment: '', raw };
+  if (keyword === 'END' && /^ *$/.test(raw.slice(3)))
+    return { keyword, value: null, type: 'commentary', comment: '', raw };
   if (COMMENTARY_KEYWORDS.has(keyword)) {
     // COMMENT, HISTORY and blank cards carry free text from column 9 (leading spaces kept).
-    return { keyword, value: raw.slice(8).trimEnd(), type: 'commentary', comment: '', raw, ...(problem ? { problem } : {}) };
+    return {
+      keyword,
+      value: raw.slice(8).trimEnd(),
+      type: 'commentary',
+      comment: '',
+      raw,
+      ...(problem ? { problem } : {}),
+    };
   }
   if (keyword === 'CONTINUE') {
     // Joined to the preceding long string by the header parser; standing alone it is kept as text.
     const v = parseValueField(raw.slice(8));
-    return { keyword, value: v.value, type: v.type, comment: v.comment, raw, ...(v.continued ? { continued: true } : {}) };
+    return {
+      keyword,
+      value: v.value,
+      type: v.type,
+      comment: v.comment,
+      raw,
+      ...(v.continued ? { continued: true } : {}),
+    };
   }
   if (raw[8] !== '=' || raw[9] !== ' ') {
     // No value indicator: astropy keeps columns 9–80 as a string value; so do we, with a warning.
@@ -85,7 +100,13 @@ function valueCard(keyword: string, raw: string, field: string, problem: string 
   if (v.type === 'string' && !v.problem && !v.continued) {
     const m = RVKC.exec(v.value as string);
     if (m && !raw.startsWith('HIERARCH')) {
-      return { keyword: `${keyword}.${m[1]}`, value: Number(m[2].replace(/[dD]/, 'E')), type: 'float', comment: v.comment, raw };
+      return {
+        keyword: `${keyword}.${m[1]}`,
+        value: Number(m[2].replace(/[dD]/, 'E')),
+        type: 'float',
+        comment: v.comment,
+        raw,
+      };
     }
   }
   const card: ParsedCard = { keyword, value: v.value, type: v.type, comment: v.comment, raw };
@@ -134,7 +155,12 @@ export function parseValueField(field: string): ValueField {
     }
   }
   // Not a valid FITS value: keep its text so nothing is lost (astropy does the same for e.g. 1.2.3).
-  return { value: token, type: 'string', comment, problem: `value ${JSON.stringify(token)} is not a valid FITS value` };
+  return {
+    value: token,
+    type: 'string',
+    comment,
+    problem: `value ${JSON.stringify(token)} is not a valid FITS value`,
+  };
 }
 
 function parseInteger(token: string): number | bigint {

@@ -3,7 +3,8 @@ import { makeCard } from './card-format.ts';
 import { Header } from './header.ts';
 
 // Table-structure and compression keywords: they describe the storage, not the image.
-const STORAGE = /^(XTENSION|BITPIX|NAXIS\d*|PCOUNT|GCOUNT|TFIELDS|THEAP|T(TYPE|FORM|UNIT|DIM|NULL|SCAL|ZERO|DISP)\d+|Z(IMAGE|TENSION|BITPIX|NAXIS\d*|PCOUNT|GCOUNT|TILE\d+|CMPTYPE|NAME\d+|VAL\d+|QUANTIZ|MASKCMP|SIMPLE|EXTEND|BLOCKED)|CHECKSUM|DATASUM)$/;
+const STORAGE =
+  /^(XTENSION|BITPIX|NAXIS\d*|PCOUNT|GCOUNT|TFIELDS|THEAP|T(TYPE|FORM|UNIT|DIM|NULL|SCAL|ZERO|DISP)\d+|Z(IMAGE|TENSION|BITPIX|NAXIS\d*|PCOUNT|GCOUNT|TILE\d+|CMPTYPE|NAME\d+|VAL\d+|QUANTIZ|MASKCMP|SIMPLE|EXTEND|BLOCKED)|CHECKSUM|DATASUM)$/;
 
 /**
  * The logical image header of a tile-compressed image (Standard §10.1), as astropy's

@@ -48,7 +48,8 @@ export async function openFits(source: ByteSource, opts: OpenOptions = {}): Prom
   const strict = opts.mode === 'strict';
   const warnings: FitsWarning[] = [];
   const warn = (code: string, message: string, extra: Partial<FitsWarning> = {}) => {
-    if (strict) throw new FitsError(code === 'truncated' ? 'truncated' : 'bad-card', message, { file, ...extra });
+    if (strict)
+      throw new FitsError(code === 'truncated' ? 'truncated' : 'bad-card', message, { file, ...extra });
     warnings.push({ code, message, file, ...extra });
   };
 
@@ -56,12 +57,17 @@ export async function openFits(source: ByteSource, opts: OpenOptions = {}): Prom
   if (first.length === 0) throw new FitsError('not-fits', 'file is empty', { file });
   if (isTextDump(first)) return readTextDump(source, first, opts, warnings);
   if (!startsWith(first, 'SIMPLE') && !startsWith(first, 'XTENSION')) {
-    throw new FitsError('not-fits', `does not start with SIMPLE (first bytes ${JSON.stringify(latin1.decode(first.subarray(0, 10)))})`, {
-      file,
-      offset: 0,
-    });
+    throw new FitsError(
+      'not-fits',
+      `does not start with SIMPLE (first bytes ${JSON.stringify(latin1.decode(first.subarray(0, 10)))})`,
+      {
+        file,
+        offset: 0,
+      },
+    );
   }
-  if (startsWith(first, 'XTENSION')) warn('no-simple', 'file starts with XTENSION, not SIMPLE (a header dump?)', { hdu: 0 });
+  if (startsWith(first, 'XTENSION'))
+    warn('no-simple', 'file starts with XTENSION, not SIMPLE (a header dump?)', { hdu: 0 });
 
   const maxHdus = opts.maxHdus ?? 100_000;
   const hdus: Hdu[] = [];
@@ -113,7 +119,10 @@ export async function openFits(source: ByteSource, opts: OpenOptions = {}): Prom
     if (extver !== undefined) hdu.extver = extver;
     if (layout.kind === 'compressed-image') hdu.imageHeader = imageHeaderFromCompressed(header);
     if (index === 0 && header.bool('SIMPLE') === false) {
-      warn('simple-false', 'SIMPLE = F: the file does not claim to conform to the FITS standard', { hdu: 0, card: 'SIMPLE' });
+      warn('simple-false', 'SIMPLE = F: the file does not claim to conform to the FITS standard', {
+        hdu: 0,
+        card: 'SIMPLE',
+      });
     }
     hdus.push(hdu);
 
@@ -121,14 +130,17 @@ export async function openFits(source: ByteSource, opts: OpenOptions = {}): Prom
       // The file ended inside or right after this header: a header dump (or a cut file).
       if (layout.dataSize > 0) {
         headerOnly = true;
-        warn('header-only', `HDU ${index} has a header but no data (a header dump or a truncated file)`, { hdu: index });
+        warn('header-only', `HDU ${index} has a header but no data (a header dump or a truncated file)`, {
+          hdu: index,
+        });
       }
       ended = true;
       break;
     }
     if (pending && startsWith(pending, 'XTENSION')) {
       // A header without END ran straight into the next extension: this HDU has no data here.
-      if (layout.dataSize > 0) warn('truncated', `HDU ${index} has no data before the next extension`, { hdu: index });
+      if (layout.dataSize > 0)
+        warn('truncated', `HDU ${index} has no data before the next extension`, { hdu: index });
       continue;
     }
     // A missing END that stopped at a binary block: that block is this HDU's data, not a header.
@@ -145,7 +157,9 @@ export async function openFits(source: ByteSource, opts: OpenOptions = {}): Prom
     warn('truncated', `file is ${size} bytes but HDU ${last.index}'s data needs ${end}`, { hdu: last.index });
   } else if (last && !headerOnly && size < last.dataOffset + last.dataSpan) {
     trailingBytes = 0;
-    warn('missing-padding', `the last HDU's data is not padded to a multiple of 2880 bytes`, { hdu: last.index });
+    warn('missing-padding', `the last HDU's data is not padded to a multiple of 2880 bytes`, {
+      hdu: last.index,
+    });
   } else if (trailingBytes > 0 && !ended) {
     const tail = await source.read(size - trailingBytes, Math.min(trailingBytes, BLOCK));
     const zeros = tail.every((b) => b === 0) || tail.every((b) => b === 32);
@@ -176,12 +190,21 @@ async function readTextDump(
   const file = source.name;
   const max = opts.maxDumpBytes ?? 64 << 20;
   const size = await source.size();
-  if (size > max) throw new FitsError('limit', `header text of ${size} bytes exceeds the ${max}-byte limit`, { file });
+  if (size > max)
+    throw new FitsError('limit', `header text of ${size} bytes exceeds the ${max}-byte limit`, { file });
   const bytes = size <= first.length ? first : await source.read(0, size);
   const header = parseHeaderText(latin1.decode(bytes), { mode: opts.mode, file, hdu: 0 });
   warnings.push(...header.warnings);
   const layout = dataLayoutOrEmpty(header);
-  const hdu: Hdu = { index: 0, header, headerOffset: 0, dataOffset: size, ...layout, dataSize: 0, dataSpan: 0 };
+  const hdu: Hdu = {
+    index: 0,
+    header,
+    headerOffset: 0,
+    dataOffset: size,
+    ...layout,
+    dataSize: 0,
+    dataSpan: 0,
+  };
   if (layout.kind === 'compressed-image') hdu.imageHeader = imageHeaderFromCompressed(header);
   return { name: file, size, hdus: [hdu], warnings, trailingBytes: 0, headerOnly: true };
 }

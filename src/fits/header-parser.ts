@@ -109,13 +109,18 @@ export class HeaderBuilder {
   }
 
   private checkPadding(text: string, from: number): void {
-    if (!isBlank(text, from)) this.problem('bad-padding', 'header block after END is not blank-filled', 'END');
+    if (!isBlank(text, from))
+      this.problem('bad-padding', 'header block after END is not blank-filled', 'END');
   }
 
   problem(code: string, message: string, card?: string): void {
     const where = this.where(card);
     if (this.strict) {
-      throw new FitsError(code === 'truncated' ? 'truncated' : code === 'no-end' ? 'no-end' : 'bad-card', message, where);
+      throw new FitsError(
+        code === 'truncated' ? 'truncated' : code === 'no-end' ? 'no-end' : 'bad-card',
+        message,
+        where,
+      );
     }
     this.warnings.push({ code, message, ...where });
   }
@@ -155,7 +160,10 @@ export function looksBinary(block: Uint8Array): boolean {
 }
 
 /** Parses a whole header held in memory (2880-byte blocks). */
-export function parseHeader(bytes: Uint8Array, opts: HeaderParseOptions = {}): { header: Header; end: number } {
+export function parseHeader(
+  bytes: Uint8Array,
+  opts: HeaderParseOptions = {},
+): { header: Header; end: number } {
   const b = new HeaderBuilder(opts);
   let off = 0;
   while (off < bytes.length && !b.push(bytes.subarray(off, off + BLOCK))) off += BLOCK;

@@ -52,7 +52,11 @@ export class Header {
   int(keyword: string): number | undefined {
     const v = this.get(keyword);
     if (typeof v === 'number' && Number.isInteger(v)) return v;
-    if (typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER)) {
+    if (
+      typeof v === 'bigint' &&
+      v <= BigInt(Number.MAX_SAFE_INTEGER) &&
+      v >= BigInt(Number.MIN_SAFE_INTEGER)
+    ) {
       return Number(v);
     }
     return undefined;

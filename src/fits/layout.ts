@@ -26,22 +26,38 @@ export function dataLayout(header: Header, index: number, where: FitsErrorLocati
   const first = header.cards[0]?.keyword;
   const xtension = header.string('XTENSION')?.trim().toUpperCase();
   if (index > 0 && first !== 'XTENSION') {
-    throw new FitsError('bad-keyword', `extension header does not start with XTENSION (found ${first ?? 'nothing'})`, at('XTENSION'));
+    throw new FitsError(
+      'bad-keyword',
+      `extension header does not start with XTENSION (found ${first ?? 'nothing'})`,
+      at('XTENSION'),
+    );
   }
 
   const bitpix = header.int('BITPIX');
   if (bitpix === undefined || !BITPIX_VALUES.has(bitpix)) {
-    throw new FitsError('bad-keyword', `BITPIX must be one of 8, 16, 32, 64, -32, -64 (got ${show(header, 'BITPIX')})`, at('BITPIX'));
+    throw new FitsError(
+      'bad-keyword',
+      `BITPIX must be one of 8, 16, 32, 64, -32, -64 (got ${show(header, 'BITPIX')})`,
+      at('BITPIX'),
+    );
   }
   const naxis = header.int('NAXIS');
   if (naxis === undefined || naxis < 0 || naxis > MAX_NAXIS) {
-    throw new FitsError('bad-size', `NAXIS must be an integer 0..999 (got ${show(header, 'NAXIS')})`, at('NAXIS'));
+    throw new FitsError(
+      'bad-size',
+      `NAXIS must be an integer 0..999 (got ${show(header, 'NAXIS')})`,
+      at('NAXIS'),
+    );
   }
   const naxes: number[] = [];
   for (let i = 1; i <= naxis; i++) {
     const v = header.int(`NAXIS${i}`);
     if (v === undefined || v < 0) {
-      throw new FitsError('bad-size', `NAXIS${i} must be a non-negative integer (got ${show(header, `NAXIS${i}`)})`, at(`NAXIS${i}`));
+      throw new FitsError(
+        'bad-size',
+        `NAXIS${i} must be a non-negative integer (got ${show(header, `NAXIS${i}`)})`,
+        at(`NAXIS${i}`),
+      );
     }
     naxes.push(v);
   }
@@ -54,7 +70,8 @@ export function dataLayout(header: Header, index: number, where: FitsErrorLocati
   let kind: HduKind;
   if (isPrimary && first !== 'XTENSION') kind = groups ? 'groups' : 'primary';
   else if (xtension === 'IMAGE' || xtension === 'IUEIMAGE') kind = 'image';
-  else if (xtension === 'BINTABLE' || xtension === 'A3DTABLE') kind = header.bool('ZIMAGE') === true ? 'compressed-image' : 'bintable';
+  else if (xtension === 'BINTABLE' || xtension === 'A3DTABLE')
+    kind = header.bool('ZIMAGE') === true ? 'compressed-image' : 'bintable';
   else if (xtension === 'TABLE') kind = 'table';
   else kind = 'unknown';
 
@@ -63,7 +80,11 @@ export function dataLayout(header: Header, index: number, where: FitsErrorLocati
   for (let i = groups ? 1 : 0; i < naxes.length; i++) pixels *= naxes[i];
   const bytes = (Math.abs(bitpix) / 8) * gcount * (pcount + pixels);
   if (!Number.isSafeInteger(bytes)) {
-    throw new FitsError('bad-size', `data size ${bytes} bytes from NAXISn/PCOUNT/GCOUNT is beyond 2^53`, at('NAXIS'));
+    throw new FitsError(
+      'bad-size',
+      `data size ${bytes} bytes from NAXISn/PCOUNT/GCOUNT is beyond 2^53`,
+      at('NAXIS'),
+    );
   }
   return { kind, bitpix, naxes, pcount, gcount, dataSize: bytes, dataSpan: Math.ceil(bytes / BLOCK) * BLOCK };
 }
@@ -77,7 +98,11 @@ function optionalCount(
   if (!header.has(key)) return dflt;
   const v = header.int(key);
   if (v === undefined || v < 0) {
-    throw new FitsError('bad-size', `${key} must be a non-negative integer (got ${show(header, key)})`, at(key));
+    throw new FitsError(
+      'bad-size',
+      `${key} must be a non-negative integer (got ${show(header, key)})`,
+      at(key),
+    );
   }
   return v;
 }

@@ -18,7 +18,11 @@ export function detectContainer(head: Uint8Array): Container {
  * memory. gzip uses Node's zlib; bzip2 pipes through Debian's `bzip2 -dc`, 2–4x faster than the
  * pure-JS decoders on npm.
  */
-export function decompressFile(path: string, container: 'gzip' | 'bzip2', limits: StreamLimits = {}): StreamSource {
+export function decompressFile(
+  path: string,
+  container: 'gzip' | 'bzip2',
+  limits: StreamLimits = {},
+): StreamSource {
   const input = createReadStream(path, { highWaterMark: 1 << 20 });
   const consumed = () => input.bytesRead;
   if (container === 'gzip') {
@@ -47,7 +51,11 @@ export function decompressFile(path: string, container: 'gzip' | 'bzip2', limits
   return new StreamSource(path, wrapErrors(run(), path, 'bzip2'), { inputBytes: consumed, ...limits });
 }
 
-async function* wrapErrors(s: AsyncIterable<Uint8Array>, file: string, what: string): AsyncIterable<Uint8Array> {
+async function* wrapErrors(
+  s: AsyncIterable<Uint8Array>,
+  file: string,
+  what: string,
+): AsyncIterable<Uint8Array> {
   try {
     for await (const c of s) yield c as Uint8Array;
   } catch (err) {

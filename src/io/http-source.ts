@@ -59,8 +59,9 @@ export class HttpSource implements ByteSource {
 
   async size(): Promise<number> {
     if (this.length === undefined) {
-      // A one-byte range answers with the total size in Content-Range and proves Range works.
-      await this.fetchRange(0, 1);
+      // The first block's answer carries the total size (Content-Range) and proves Range works;
+      // it is kept, since the first thing any reader wants is the primary header.
+      this.remember(0, await this.fetchRange(0, this.o.blockSize));
     }
     return this.length!;
   }
@@ -173,19 +174,29 @@ export class HttpSource implements ByteSource {
           await sleep(this.o.backoffMs * 2 ** attempt);
           continue;
         }
-        throw new FitsError('io', `HTTP ${range} failed after ${attempt + 1} tries: ${(err as Error).message}`, where);
+        throw new FitsError(
+          'io',
+          `HTTP ${range} failed after ${attempt + 1} tries: ${(err as Error).message}`,
+          where,
+        );
       }
       if (res.status === 206) {
         const total = /\/(\d+)\s*$/.exec(res.headers.get('content-range') ?? '');
-        if (total) this.length = Number(total[1]);
+        if (!total)
+          throw new FitsError('io', `HTTP ${range}: 206 without a total size in Content-Range`, where);
+        this.length = Number(total[1]);
         const body = res.body!;
-        if (body.length !== Math.min(length, (this.length ?? Infinity) - offset)) {
+        if (body.length !== Math.min(length, this.length! - offset)) {
           throw new FitsError('io', `HTTP ${range} returned ${body.length} bytes`, where);
         }
         return body;
       }
       if (res.status === 200) {
-        throw new FitsError('io', `server ignored the Range header (${range} answered 200 with the whole body)`, where);
+        throw new FitsError(
+          'io',
+          `server ignored the Range header (${range} answered 200 with the whole body)`,
+          where,
+        );
       }
       if (res.status === 416) {
         this.length ??= Number(/\/(\d+)/.exec(res.headers.get('content-range') ?? '')?.[1] ?? 0);

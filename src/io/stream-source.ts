@@ -51,7 +51,9 @@ export class StreamSource implements SequentialSource {
       throw new FitsError('limit', `decompressed data exceeds ${maxBytes} bytes`, { file: this.name });
     }
     if (inputBytes && total > 64 << 20 && total > maxRatio * Math.max(1, inputBytes())) {
-      throw new FitsError('limit', `decompression ratio above ${maxRatio}:1 (a decompression bomb?)`, { file: this.name });
+      throw new FitsError('limit', `decompression ratio above ${maxRatio}:1 (a decompression bomb?)`, {
+        file: this.name,
+      });
     }
   }
 
@@ -65,7 +67,9 @@ export class StreamSource implements SequentialSource {
 
   async read(offset: number, length: number): Promise<Uint8Array> {
     if (offset < this.start) {
-      throw new FitsError('io', `stream cannot seek back to byte ${offset} (at ${this.start})`, { file: this.name });
+      throw new FitsError('io', `stream cannot seek back to byte ${offset} (at ${this.start})`, {
+        file: this.name,
+      });
     }
     this.drop(offset);
     while (this.start + this.buffered < offset) {

@@ -24,13 +24,19 @@ test('CHECKSUM/DATASUM status and data bytes agree with astropy on every corpus 
       if (th.raw_data_sha256 && th.hdrLoc !== undefined) {
         assert.equal(h.dataSize, th.raw_data_size, `${rel} HDU ${i} data size`);
         const data = bytes.subarray(h.dataOffset, h.dataOffset + h.dataSize);
-        assert.equal(createHash('sha256').update(data).digest('hex'), th.raw_data_sha256, `${rel} HDU ${i} data sha256`);
+        assert.equal(
+          createHash('sha256').update(data).digest('hex'),
+          th.raw_data_sha256,
+          `${rel} HDU ${i} data sha256`,
+        );
         hashed++;
       }
       if (typeof th.verify_checksum !== 'number' && typeof th.verify_datasum !== 'number') continue;
       const r = await verifyChecksums(new BufferSource(bytes, rel), h);
-      if (typeof th.verify_checksum === 'number') assert.equal(r.checksum, CODE[th.verify_checksum], `${rel} HDU ${i} CHECKSUM`);
-      if (typeof th.verify_datasum === 'number') assert.equal(r.datasum, CODE[th.verify_datasum], `${rel} HDU ${i} DATASUM`);
+      if (typeof th.verify_checksum === 'number')
+        assert.equal(r.checksum, CODE[th.verify_checksum], `${rel} HDU ${i} CHECKSUM`);
+      if (typeof th.verify_datasum === 'number')
+        assert.equal(r.datasum, CODE[th.verify_datasum], `${rel} HDU ${i} DATASUM`);
       verified++;
     }
   }

@@ -55,9 +55,14 @@ function compareCards(where: string, ours: readonly Card[], theirs: TruthCard[])
     const isCommentary = (t as { commentary?: boolean }).commentary === true;
     if (isCommentary) assert.equal(o.type, 'commentary', at);
     else {
-      const type = { str: 'string', int: 'int', float: 'float', bool: 'bool', complex: 'complex', undefined: 'undefined' }[
-        t.value_type
-      ];
+      const type = {
+        str: 'string',
+        int: 'int',
+        float: 'float',
+        bool: 'bool',
+        complex: 'complex',
+        undefined: 'undefined',
+      }[t.value_type];
       assert.equal(o.type, type, `${at}: type`);
     }
     const known = VALUE_DIFFERENCES[`${where.split(' HDU')[0]} ${t.keyword}`];
@@ -99,14 +104,17 @@ for (const rel of corpusFiles()) {
       const h = fits.hdus[i];
       assert.equal(h.kind, KIND[th.type], `${rel} HDU ${i} kind`);
       // astropy's fileinfo() fails on some invalid headers; there the offsets have no truth.
-      if (th.hdrLoc !== undefined) assert.deepEqual(
-        [h.headerOffset, h.dataOffset, h.dataSpan],
-        [th.hdrLoc, th.datLoc, th.datSpan],
-        `${rel} HDU ${i} hdrLoc/datLoc/datSpan`,
-      );
+      if (th.hdrLoc !== undefined)
+        assert.deepEqual(
+          [h.headerOffset, h.dataOffset, h.dataSpan],
+          [th.hdrLoc, th.datLoc, th.datSpan],
+          `${rel} HDU ${i} hdrLoc/datLoc/datSpan`,
+        );
       compareCards(`${rel} HDU ${i}`, h.header.cards, th.header);
-      if (th.image_header) compareCards(`${rel} HDU ${i} image header`, h.imageHeader!.cards, th.image_header);
+      if (th.image_header)
+        compareCards(`${rel} HDU ${i} image header`, h.imageHeader!.cards, th.image_header);
     }
-    if (t.trailing_bytes !== undefined && t.trailing_bytes > 0) assert.equal(fits.trailingBytes, t.trailing_bytes);
+    if (t.trailing_bytes !== undefined && t.trailing_bytes > 0)
+      assert.equal(fits.trailingBytes, t.trailing_bytes);
   });
 }

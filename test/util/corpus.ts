@@ -70,7 +70,10 @@ export function headerFromTruth(cards: TruthCard[]): Header {
   const out: Card[] = cards.map((c) => ({
     keyword: c.keyword,
     value: truthValue(c),
-    type: COMMENTARY.has(c.keyword) && !c.raw.slice(8, 10).startsWith('=') ? 'commentary' : TYPE_MAP[c.value_type],
+    type:
+      COMMENTARY.has(c.keyword) && !c.raw.slice(8, 10).startsWith('=')
+        ? 'commentary'
+        : TYPE_MAP[c.value_type],
     comment: c.comment ?? '',
     raw: c.raw,
     ...(c.hierarch ? { hierarch: true } : {}),

@@ -6,6 +6,7 @@ import { corpusBytes, corpusPath } from './corpus.ts';
 export function decompressed(rel: string): Uint8Array {
   const raw = corpusBytes(rel);
   if (rel.endsWith('.gz')) return new Uint8Array(gunzipSync(raw));
-  if (rel.endsWith('.bz2')) return new Uint8Array(execFileSync('bzip2', ['-dc', corpusPath(rel)], { maxBuffer: 1 << 30 }));
+  if (rel.endsWith('.bz2'))
+    return new Uint8Array(execFileSync('bzip2', ['-dc', corpusPath(rel)], { maxBuffer: 1 << 30 }));
   return raw;
 }

@@ -34,7 +34,12 @@ const TPV_TERMS: [number, number, number][] = (() => {
 })();
 
 /** The TPV polynomial (TAN plus PVi_k terms), applied to intermediate coordinates in degrees. */
-export function readTpv(header: Header, key: (k: string) => string, lonAxis: number, latAxis: number): Tpv | undefined {
+export function readTpv(
+  header: Header,
+  key: (k: string) => string,
+  lonAxis: number,
+  latAxis: number,
+): Tpv | undefined {
   const coeffs = (axis: number) =>
     TPV_TERMS.map((_, k) => header.number(key(`PV${axis + 1}_${k}`)) ?? (k === 1 ? 1 : 0));
   const c1 = coeffs(lonAxis);

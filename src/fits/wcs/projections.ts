@@ -57,7 +57,8 @@ export function makeProjection(code: string, pv: ProjectionParams): Projection |
     case 'SIN': {
       const xi = pv(1, 0);
       const eta = pv(2, 0);
-      if (xi === 0 && eta === 0) return zenithal(code, (r) => (r * D2R > 1 ? null : Math.acos(r * D2R) * R2D));
+      if (xi === 0 && eta === 0)
+        return zenithal(code, (r) => (r * D2R > 1 ? null : Math.acos(r * D2R) * R2D));
       // Slant orthographic (NCP is SIN with eta = cot(delta0)): Paper II eq. 44–46.
       return {
         code,
@@ -101,7 +102,9 @@ export function makeProjection(code: string, pv: ProjectionParams): Projection |
           const rho = r / (R2D * (mu + 1) + y * Math.sin(g));
           const psi = atan2d(1, rho);
           const omega = asind((rho * mu) / Math.sqrt(rho * rho + 1));
-          const cand = [psi - omega, psi + omega + 180].map((t) => (t > 180 ? t - 360 : t)).filter((t) => t >= -90 && t <= 90);
+          const cand = [psi - omega, psi + omega + 180]
+            .map((t) => (t > 180 ? t - 360 : t))
+            .filter((t) => t >= -90 && t <= 90);
           if (!cand.length) return null;
           return [atan2d(x, -y * Math.cos(g)), Math.max(...cand)];
         },
@@ -186,7 +189,12 @@ export function makeProjection(code: string, pv: ProjectionParams): Projection |
       };
     }
     case 'MER':
-      return { code, phi0: 0, theta0: 0, toNative: (x, y) => [x, 2 * Math.atan(Math.exp(y * D2R)) * R2D - 90] };
+      return {
+        code,
+        phi0: 0,
+        theta0: 0,
+        toNative: (x, y) => [x, 2 * Math.atan(Math.exp(y * D2R)) * R2D - 90],
+      };
     case 'CYP': {
       const mu = pv(1, 1);
       const lambda = pv(2, 1);

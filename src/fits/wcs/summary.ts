@@ -35,9 +35,11 @@ export function describeWcs(header: Header, shape: readonly number[], wcs?: Cele
   if (!center || corners.some((c) => !c)) return null;
   const fp = corners as [number, number][];
   let fov = 0;
-  for (let i = 0; i < 4; i++) for (let j = i + 1; j < 4; j++) fov = Math.max(fov, separation(...fp[i], ...fp[j]));
+  for (let i = 0; i < 4; i++)
+    for (let j = i + 1; j < 4; j++) fov = Math.max(fov, separation(...fp[i], ...fp[j]));
   const right = at((n1 + 1) / 2 + 1, (n2 + 1) / 2);
   const up = at((n1 + 1) / 2, (n2 + 1) / 2 + 1);
-  const scale = right && up ? ((separation(...center, ...right) + separation(...center, ...up)) / 2) * 3600 : 0;
+  const scale =
+    right && up ? ((separation(...center, ...right) + separation(...center, ...up)) / 2) * 3600 : 0;
   return { projection: w.projection, frame: w.frame, center, footprint: fp, fov, pixelScale: scale };
 }

@@ -29,7 +29,14 @@ const R2D = 180 / Math.PI;
 
 const LON_PREFIX = /^(RA--|GLON|ELON|SLON|HPLN|HGLN|CRLN|[A-Z]LON|[A-Z]{2}LN)$/;
 const LAT_PREFIX = /^(DEC-|GLAT|ELAT|SLAT|HPLT|HGLT|CRLT|[A-Z]LAT|[A-Z]{2}LT)$/;
-const UNIT: Record<string, number> = { deg: 1, '': 1, rad: R2D, arcmin: 1 / 60, arcsec: 1 / 3600, mas: 1 / 3.6e6 };
+const UNIT: Record<string, number> = {
+  deg: 1,
+  '': 1,
+  rad: R2D,
+  arcmin: 1 / 60,
+  arcsec: 1 / 3600,
+  mas: 1 / 3.6e6,
+};
 
 export interface WcsOptions {
   /** Alternate WCS letter (' ' for the primary description, 'A'–'Z' for the others). */
@@ -67,7 +74,10 @@ export function wcsFromHeader(header: Header, opts: WcsOptions = {}): CelestialW
 
   // Linear part: full N×N matrix so cubes whose PC mixes axes still come out right.
   const crpix = Array.from({ length: naxis }, (_, i) => num(`CRPIX${i + 1}`, 0));
-  const scale = Array.from({ length: naxis }, (_, i) => UNIT[(header.string(key(`CUNIT${i + 1}`)) ?? '').trim().toLowerCase()] ?? 1);
+  const scale = Array.from(
+    { length: naxis },
+    (_, i) => UNIT[(header.string(key(`CUNIT${i + 1}`)) ?? '').trim().toLowerCase()] ?? 1,
+  );
   // CUNITi applies to CRVALi too (helioprojective headers give both in arcsec).
   const crval = Array.from({ length: naxis }, (_, i) => num(`CRVAL${i + 1}`, 0) * scale[i]);
   const matrix = linearMatrix(header, key, a, naxis, lonAxis, latAxis);
@@ -87,7 +97,8 @@ export function wcsFromHeader(header: Header, opts: WcsOptions = {}): CelestialW
   const scampTan = code === 'TAN' && hasLonPv;
   const tpvCode = code === 'TPV' || scampTan;
   if (scampTan && !/-SIP$/.test(ctLon)) code = 'TPV';
-  const tpv: Tpv | undefined = !opts.noDistortion && code === 'TPV' ? readTpv(header, key, lonAxis, latAxis) : undefined;
+  const tpv: Tpv | undefined =
+    !opts.noDistortion && code === 'TPV' ? readTpv(header, key, lonAxis, latAxis) : undefined;
   if (code === 'TPV') {
     code = 'TAN';
     pv = (_m, d) => d;
@@ -104,7 +115,10 @@ export function wcsFromHeader(header: Header, opts: WcsOptions = {}): CelestialW
   const theta0 = lonPv ? num(`PV${lonAxis + 1}_2`, proj.theta0) : proj.theta0;
   const alpha0 = crval[lonAxis];
   const delta0 = crval[latAxis];
-  const phiP = num('LONPOLE', lonPv ? num(`PV${lonAxis + 1}_3`, delta0 >= theta0 ? 0 : 180) : delta0 >= theta0 ? 0 : 180);
+  const phiP = num(
+    'LONPOLE',
+    lonPv ? num(`PV${lonAxis + 1}_3`, delta0 >= theta0 ? 0 : 180) : delta0 >= theta0 ? 0 : 180,
+  );
   const thetaP = num('LATPOLE', lonPv ? num(`PV${lonAxis + 1}_4`, 90) : 90);
   const [alphaP, deltaP] = nativePole(alpha0, delta0, phi0, theta0, phiP, thetaP);
 
@@ -162,20 +176,25 @@ function linearMatrix(
   lonAxis: number,
   latAxis: number,
 ): number[][] {
-  const m: number[][] = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
+  const m: number[][] = Array.from({ length: n }, (_, i) =>
+    Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)),
+  );
   const has = (prefix: string) => {
     const re = new RegExp(`^${prefix}\\d+_\\d+${alt}$`);
     return header.cards.some((c) => re.test(c.keyword));
   };
   if (has('CD')) {
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) m[i][j] = header.number(key(`CD${i + 1}_${j + 1}`)) ?? 0;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) m[i][j] = header.number(key(`CD${i + 1}_${j + 1}`)) ?? 0;
     // An axis with no CD terms at all (e.g. a spectral axis in a CD-only header) keeps CDELT.
-    for (let i = 0; i < n; i++) if (m[i].every((v) => v === 0)) m[i][i] = header.number(key(`CDELT${i + 1}`)) ?? 1;
+    for (let i = 0; i < n; i++)
+      if (m[i].every((v) => v === 0)) m[i][i] = header.number(key(`CDELT${i + 1}`)) ?? 1;
     return m;
   }
   const cdelt = Array.from({ length: n }, (_, i) => header.number(key(`CDELT${i + 1}`)) ?? 1);
   if (has('PC')) {
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) m[i][j] = header.number(key(`PC${i + 1}_${j + 1}`)) ?? (i === j ? 1 : 0);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) m[i][j] = header.number(key(`PC${i + 1}_${j + 1}`)) ?? (i === j ? 1 : 0);
   } else if (alt === '') {
     const rho = (header.number(`CROTA${latAxis + 1}`) ?? header.number(`CROTA${lonAxis + 1}`) ?? 0) * D2R;
     if (rho !== 0) {
@@ -241,14 +260,19 @@ function rotate(phi: number, theta: number, alphaP: number, deltaP: number, phiP
   return [alpha, delta];
 }
 
-function celestialFrame(header: Header, key: (k: string) => string, ctLon: string): { frame: string; equinox?: number } {
+function celestialFrame(
+  header: Header,
+  key: (k: string) => string,
+  ctLon: string,
+): { frame: string; equinox?: number } {
   const prefix = ctLon.slice(0, 4);
   if (prefix === 'GLON') return { frame: 'GALACTIC' };
   if (prefix === 'ELON') return { frame: 'ECLIPTIC' };
   if (prefix === 'SLON') return { frame: 'SUPERGALACTIC' };
   if (prefix !== 'RA--') return { frame: prefix };
   let equinox = header.number(key('EQUINOX')) ?? header.number('EPOCH');
-  let frame = header.string(key('RADESYS'))?.trim().toUpperCase() ?? header.string('RADECSYS')?.trim().toUpperCase();
+  let frame =
+    header.string(key('RADESYS'))?.trim().toUpperCase() ?? header.string('RADECSYS')?.trim().toUpperCase();
   if (!frame) frame = equinox === undefined ? 'ICRS' : equinox < 1984 ? 'FK4' : 'FK5';
   if (equinox === undefined && frame === 'FK5') equinox = 2000;
   if (equinox === undefined && frame === 'FK4') equinox = 1950;
@@ -257,12 +281,19 @@ function celestialFrame(header: Header, key: (k: string) => string, ctLon: strin
 
 /** Angular distance in degrees between two sky positions (haversine: exact for small angles). */
 export function separation(lon1: number, lat1: number, lon2: number, lat2: number): number {
-  const s = Math.sin(((lat2 - lat1) * D2R) / 2) ** 2 + Math.cos(lat1 * D2R) * Math.cos(lat2 * D2R) * Math.sin(((lon2 - lon1) * D2R) / 2) ** 2;
+  const s =
+    Math.sin(((lat2 - lat1) * D2R) / 2) ** 2 +
+    Math.cos(lat1 * D2R) * Math.cos(lat2 * D2R) * Math.sin(((lon2 - lon1) * D2R) / 2) ** 2;
   return 2 * Math.asin(Math.min(1, Math.sqrt(s))) * R2D;
 }
 
 /** Newton iteration on pixToWorld: one inverse that works for every projection and distortion. */
-function invertNumerically(wcs: CelestialWcs, lon: number, lat: number, start: readonly number[]): number[] | null {
+function invertNumerically(
+  wcs: CelestialWcs,
+  lon: number,
+  lat: number,
+  start: readonly number[],
+): number[] | null {
   const p = [...start];
   const i = wcs.lonAxis;
   const j = wcs.latAxis;

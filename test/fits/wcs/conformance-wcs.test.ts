@@ -43,7 +43,8 @@ async function headersWithWcs(rel: string): Promise<[string, Header, WcsTruth, n
   const fits = await openFits(new BufferSource(bytes, rel));
   if (t.header_only_parse?.wcs) out.push([`${rel}#0`, fits.hdus[0].header, t.header_only_parse.wcs, []]);
   for (const [i, th] of (t.hdus ?? []).entries()) {
-    if (th.wcs && fits.hdus[i]) out.push([`${rel}#${i}`, logicalHeader(fits.hdus[i]), th.wcs, th.naxisn ?? []]);
+    if (th.wcs && fits.hdus[i])
+      out.push([`${rel}#${i}`, logicalHeader(fits.hdus[i]), th.wcs, th.naxisn ?? []]);
   }
   return out;
 }

@@ -1,0 +1,126 @@
+import { verifyChecksums } from '../../fits/checksum.ts';
+import { openFits } from '../../fits/fits-file.ts';
+import { type Hdu, logicalHeader } from '../../fits/hdu.ts';
+import { describeWcs, type WcsSummary } from '../../fits/wcs/summary.ts';
+import { openSource } from '../../io/open.ts';
+import { errorJson, stringify, warningJson } from '../json.ts';
+import type { Output } from '../output.ts';
+
+export interface InfoOptions {
+  json?: boolean;
+  checksum?: boolean;
+  strict?: boolean;
+}
+
+interface HduInfo {
+  index: number;
+  kind: Hdu['kind'];
+  name: string | null;
+  shape: number[];
+  bitpix: number;
+  headerOffset: number;
+  dataOffset: number;
+  dataSize: number;
+  dataSpan: number;
+  checksum: 'ok' | 'bad' | 'absent' | 'skipped';
+  datasum: 'ok' | 'bad' | 'absent' | 'skipped';
+  wcs: WcsSummary | null;
+}
+
+/** `fitslake info`: one line per HDU (or JSON): kind, shape, offsets, checksums, WCS. */
+export async function infoCommand(files: string[], opts: InfoOptions, io: Output): Promise<number> {
+  let failed = 0;
+  for (const file of files) {
+    try {
+      const source = await openSource(file);
+      try {
+        const fits = await openFits(source, { mode: opts.strict ? 'strict' : 'tolerant' });
+        const hdus: HduInfo[] = [];
+        for (const h of fits.hdus) {
+          const header = logicalHeader(h);
+          const sums =
+            opts.checksum === false
+              ? { checksum: 'skipped', datasum: 'skipped' }
+              : await verifyChecksums(source, h);
+          const shape = h.imageHeader ? imageShape(h) : h.naxes;
+          hdus.push({
+            index: h.index,
+            kind: h.kind,
+            name: h.extname ?? null,
+            shape,
+            bitpix: header.int('BITPIX') ?? h.bitpix,
+            headerOffset: h.headerOffset,
+            dataOffset: h.dataOffset,
+            dataSize: h.dataSize,
+            dataSpan: h.dataSpan,
+            checksum: sums.checksum as HduInfo['checksum'],
+            datasum: sums.datasum as HduInfo['datasum'],
+            wcs: isImage(h) ? describeWcs(header, shape) : null,
+          });
+        }
+        if (opts.json) {
+          io.out(stringify({ file, size: fits.size, warnings: fits.warnings.map(warningJson), hdus }));
+        } else {
+          io.out(
+            `${file}: ${fits.hdus.length} HDU${fits.hdus.length === 1 ? '' : 's'}, ${fits.size ?? '?'} bytes`,
+          );
+          io.out(table(hdus));
+          for (const w of fits.warnings) io.err(`${file}: warning: ${w.message}`);
+        }
+      } finally {
+        await source.close?.();
+      }
+    } catch (err) {
+      failed++;
+      if (opts.json) io.out(stringify(errorJson(file, err)));
+      else io.err(`${file}: ${(err as Error).message}`);
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+const isImage = (h: Hdu) => h.kind === 'primary' || h.kind === 'image' || h.kind === 'compressed-image';
+
+function imageShape(h: Hdu): number[] {
+  const hdr = logicalHeader(h);
+  const n = hdr.int('NAXIS') ?? 0;
+  return Array.from({ length: n }, (_, i) => hdr.int(`NAXIS${i + 1}`) ?? 0);
+}
+
+function table(rows: HduInfo[]): string {
+  const head = [
+    '#',
+    'kind',
+    'name',
+    'shape',
+    'bitpix',
+    'header@',
+    'data@',
+    'span',
+    'checksum',
+    'datasum',
+    'wcs centre',
+  ];
+  const body = rows.map((r) => [
+    String(r.index),
+    r.kind,
+    r.name ?? '',
+    r.shape.length ? r.shape.join('x') : '-',
+    String(r.bitpix),
+    String(r.headerOffset),
+    String(r.dataOffset),
+    String(r.dataSpan),
+    r.checksum,
+    r.datasum,
+    r.wcs ? `${r.wcs.projection} ${r.wcs.center[0].toFixed(6)} ${r.wcs.center[1].toFixed(6)}` : '',
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  return [head, ...body]
+    .map((cols) =>
+      cols
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
