@@ -54,7 +54,7 @@ export function outputType(s: Scaling): string {
     if (bitpix === 8 && bzero === -128) return 'int8';
     if (bitpix === 16 && bzero === 32768) return 'uint16';
     if (bitpix === 32 && bzero === 2147483648) return 'uint32';
-    if (bitpix === 64 && bzero === 9223372036854775808) return 'uint64';
+    if (bitpix === 64 && bzero === 2 ** 63) return 'uint64';
   }
   return bitpix <= 16 ? 'float32' : 'float64';
 }

@@ -20,32 +20,42 @@ function sameCell(ours: Cell, theirs: unknown, where: string): void {
     const t = theirs as { n_elements: number; first_elements: unknown[] };
     const flat = flatten(ours);
     assert.equal(flat.length, t.n_elements, `${where}: element count`);
-    t.first_elements.forEach((x, i) => sameCell(flat[i], x, `${where}[${i}]`));
+    for (const [i, x] of t.first_elements.entries()) sameCell(flat[i], x, `${where}[${i}]`);
     return;
   }
   // A variable-length character array (PA) reads as one string; astropy gives single characters.
-  if (Array.isArray(theirs) && typeof ours === 'string') return assert.equal(ours, theirs.join(''), where);
+  if (Array.isArray(theirs) && typeof ours === 'string') {
+    assert.equal(ours, theirs.join(''), where);
+    return;
+  }
   if (Array.isArray(theirs)) {
     assert.ok(Array.isArray(ours), `${where}: expected an array, got ${JSON.stringify(ours)}`);
     assert.equal((ours as Cell[]).length, theirs.length, `${where}: length`);
-    theirs.forEach((x, i) => sameCell((ours as Cell[])[i], x, `${where}[${i}]`));
+    for (const [i, x] of theirs.entries()) sameCell((ours as Cell[])[i], x, `${where}[${i}]`);
     return;
   }
   // astropy strips trailing blanks from scalar strings but not from elements of TDIM string arrays
   // (numpy chararray.tolist()); trailing blanks are insignificant in FITS (§7.3.3.1), so we strip both.
-  if (typeof theirs === 'string' && typeof ours === 'string')
-    return assert.equal(ours, theirs.trimEnd(), where);
+  if (typeof theirs === 'string' && typeof ours === 'string') {
+    assert.equal(ours, theirs.trimEnd(), where);
+    return;
+  }
   // An ASCII-table field equal to TNULL is null for us; astropy fills it with 0, which is a value.
   if (ours === null && theirs === 0) return;
-  if (theirs === 'NaN') return assert.ok(Number.isNaN(ours as number), `${where}: NaN`);
+  if (theirs === 'NaN') {
+    assert.ok(Number.isNaN(ours as number), `${where}: NaN`);
+    return;
+  }
   if (typeof theirs === 'string' && /^-?\d+$/.test(theirs) && typeof ours === 'bigint') {
-    return assert.equal(ours, BigInt(theirs), where);
+    assert.equal(ours, BigInt(theirs), where);
+    return;
   }
   if (typeof theirs === 'number' && typeof ours === 'number') {
-    return assert.ok(
+    assert.ok(
       ours === theirs || Math.abs(ours - theirs) <= 1e-6 * Math.abs(theirs),
       `${where}: ${ours} vs ${theirs}`,
     );
+    return;
   }
   assert.deepEqual(ours, theirs, where);
 }
@@ -145,11 +155,12 @@ test('random groups: parameters and data of the first group as astropy gives the
     assert.equal(h.gcount, g.gcount);
     const first = await readGroup(new BufferSource(bytes), h, 0);
     assert.deepEqual(first.names, g.parnames);
-    (g.first_group_params as unknown[]).forEach((v, k) =>
-      sameCell(first.params[k], v, `${rel} parameter ${k}`),
-    );
+    for (const [k, v] of (g.first_group_params as unknown[]).entries()) {
+      sameCell(first.params[k], v, `${rel} parameter ${k}`);
+    }
     const firstValues = g.data_stats.first_values as unknown[];
-    firstValues.slice(0, first.data.length).forEach((v, i) => sameCell(first.data[i], v, `${rel} data ${i}`));
+    for (const [i, v] of firstValues.slice(0, first.data.length).entries())
+      sameCell(first.data[i], v, `${rel} data ${i}`);
   }
 });
 

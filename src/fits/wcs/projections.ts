@@ -14,7 +14,7 @@ const D2R = Math.PI / 180;
 const R2D = 180 / Math.PI;
 const atan2d = (y: number, x: number) => Math.atan2(y, x) * R2D;
 const asind = (v: number) => Math.asin(clamp(v)) * R2D;
-const clamp = (v: number) => (v > 1 ? 1 : v < -1 ? -1 : v);
+const clamp = (v: number) => Math.min(1, Math.max(-1, v));
 
 /** Projection parameters PVi_m of the latitude axis (i = the lat axis), indexed by m. */
 export type ProjectionParams = (m: number, dflt: number) => number;
