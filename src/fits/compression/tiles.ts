@@ -252,7 +252,7 @@ export async function readCompressedImage(
   const scaling = scalingOf(logical);
   const zblank = hdu.header.int('ZBLANK');
   if (zblank !== undefined && scaling.blank === undefined && grid.zbitpix > 0) scaling.blank = zblank;
-  const ranges = section ?? grid.shape.map((n) => ({ start: 0, stop: n }));
+  const ranges: readonly AxisRange[] = section ?? grid.shape.map((n) => ({ start: 0, stop: n }));
   if (ranges.length !== grid.shape.length) {
     throw new FitsError('range', `section has ${ranges.length} axes, the image ${grid.shape.length}`, {
       hdu: hdu.index,

@@ -90,7 +90,7 @@ test('fpack (cfitsio) round trip: RICE, GZIP_1, GZIP_2 and PLIO decode to the or
       const h = fits.hdus.find((x) => x.kind === 'compressed-image')!;
       const img = await readCompressedImage(new BufferSource(bytes), h);
       assert.equal(img.dtype, expected.dtype, flag);
-      assert.deepEqual(Array.from(img.data), Array.from(expected.data), `fpack ${flag}`);
+      assert.deepEqual([...img.data], [...expected.data], `fpack ${flag}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
