@@ -36,12 +36,15 @@ export async function infoCommand(files: string[], opts: InfoOptions, io: Output
       try {
         const fits = await openFits(source, { mode: opts.strict ? 'strict' : 'tolerant' });
         const hdus: HduInfo[] = [];
+        // A gzip/bzip2 stream cannot seek back: checksums take a second pass over a fresh stream,
+        // in HDU order (offsets only increase, so one pass serves every HDU).
+        const sumSource = (source as { sequential?: boolean }).sequential ? await openSource(file) : source;
         for (const h of fits.hdus) {
           const header = logicalHeader(h);
           const sums =
-            opts.checksum === false
+            opts.checksum === false || fits.headerOnly
               ? { checksum: 'skipped', datasum: 'skipped' }
-              : await verifyChecksums(source, h);
+              : await verifyChecksums(sumSource, h);
           const shape = h.imageHeader ? imageShape(h) : h.naxes;
           hdus.push({
             index: h.index,
@@ -58,6 +61,7 @@ export async function infoCommand(files: string[], opts: InfoOptions, io: Output
             wcs: isImage(h) ? describeWcs(header, shape) : null,
           });
         }
+        if (sumSource !== source) await sumSource.close?.();
         if (opts.json) {
           io.out(stringify({ file, size: fits.size, warnings: fits.warnings.map(warningJson), hdus }));
         } else {
