@@ -93,7 +93,7 @@ test('nearby ranges coalesce into one request; distant ones go in parallel withi
   stats.maxInFlight = 0;
   const far = Array.from({ length: 8 }, (_, i) => ({ offset: 30000 + i * 6000, length: 10 }));
   const got = await src.readMany(far);
-  got.forEach((g, i) => assert.deepEqual(g, bytes.subarray(far[i].offset, far[i].offset + 10)));
+  for (const [i, g] of got.entries()) assert.deepEqual(g, bytes.subarray(far[i].offset, far[i].offset + 10));
   assert.ok(src.maxActive <= 2 && stats.maxInFlight <= 2, `in flight ${src.maxActive}/${stats.maxInFlight}`);
   assert.equal(src.maxActive, 2, 'the limit is used');
 });
