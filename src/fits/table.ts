@@ -266,6 +266,8 @@ async function vlaCell(
   }
   if (count === 0) return code === 'A' ? '' : [];
   const heap = await source.read(t.heapOffset + off, bytes);
+  if (heap.length < bytes)
+    throw new FitsError('truncated', `column ${c.name}: heap ends early`, { hdu: hdu.index });
   const hv = new DataView(heap.buffer, heap.byteOffset, heap.byteLength);
   const cell = binaryCell(hv, 0, count, code, { ...c, dims: undefined });
   return code === 'A' || Array.isArray(cell) ? cell : [cell];
@@ -301,7 +303,11 @@ export async function readGroup(source: ByteSource, hdu: Hdu, group: number): Pr
   const bpp = Math.abs(hdu.bitpix) / 8;
   const nData = hdu.naxes.slice(1).reduce((a, b) => a * b, 1);
   const perGroup = hdu.pcount + nData;
+  if (perGroup * bpp > 2 ** 28)
+    throw new FitsError('limit', `groups of ${perGroup} values are beyond the limit`, { hdu: hdu.index });
   const raw = await source.read(hdu.dataOffset + group * perGroup * bpp, perGroup * bpp);
+  if (raw.length < perGroup * bpp)
+    throw new FitsError('truncated', `group ${group} ends early`, { hdu: hdu.index });
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const get = (i: number) => {
     const p = i * bpp;

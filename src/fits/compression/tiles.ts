@@ -51,7 +51,21 @@ export async function tileLayout(source: ByteSource, hdu: Hdu): Promise<TileGrid
   const method = (h.string('ZCMPTYPE') ?? '').trim().toUpperCase();
   const zbitpix = h.int('ZBITPIX') ?? 0;
   const znaxis = h.int('ZNAXIS') ?? 0;
-  const shape = Array.from({ length: znaxis }, (_, i) => h.int(`ZNAXIS${i + 1}`) ?? 0);
+  if (![8, 16, 32, 64, -32, -64].includes(zbitpix)) {
+    throw new FitsError('bad-keyword', `ZBITPIX must be one of 8, 16, 32, 64, -32, -64`, {
+      ...where,
+      card: 'ZBITPIX',
+    });
+  }
+  if (znaxis < 0 || znaxis > 999)
+    throw new FitsError('bad-keyword', `ZNAXIS = ${znaxis}`, { ...where, card: 'ZNAXIS' });
+  const shape = Array.from({ length: znaxis }, (_, i) => h.int(`ZNAXIS${i + 1}`) ?? -1);
+  const bad = shape.findIndex((n) => n < 0);
+  if (bad >= 0)
+    throw new FitsError('bad-keyword', `ZNAXIS${bad + 1} must be a non-negative integer`, {
+      ...where,
+      card: `ZNAXIS${bad + 1}`,
+    });
   const tileShape = shape.map((n, i) => Math.max(1, h.int(`ZTILE${i + 1}`) ?? (i === 0 ? n : 1)));
   const params: Record<string, number> = {};
   for (let i = 1; i <= 20; i++) {
@@ -68,6 +82,9 @@ export async function tileLayout(source: ByteSource, hdu: Hdu): Promise<TileGrid
   const cZero = col('ZZERO');
   const cBlank = col('ZBLANK');
   if (!cData) throw new FitsError('bad-keyword', 'compressed image has no COMPRESSED_DATA column', where);
+  const tilePixels = tileShape.reduce((a, b) => a * b, 1);
+  if (tilePixels > 2 ** 28)
+    throw new FitsError('limit', `tiles of ${tilePixels} pixels are beyond the 2^28 limit`, where);
   const counts = shape.map((n, i) => Math.ceil(n / tileShape[i]));
   const ntiles = counts.reduce((a, b) => a * b, 1);
   if (ntiles !== t.nrows) {
@@ -246,6 +263,7 @@ export async function readCompressedImage(
   source: ByteSource,
   hdu: Hdu,
   section?: readonly AxisRange[],
+  opts: { maxBytes?: number } = {},
 ): Promise<ImageData> {
   const grid = await tileLayout(source, hdu);
   const logical: Header = hdu.imageHeader ?? hdu.header;
@@ -268,6 +286,13 @@ export async function readCompressedImage(
   const counts = ranges.map((r) => Math.ceil((r.stop - r.start) / (r.step ?? 1)));
   const total = counts.reduce((a, b) => a * b, 1);
   const dtype = grid.quantize ? (grid.zbitpix === -32 ? 'float32' : 'float64') : outputType(scaling);
+  const outBytes =
+    total * (dtype.endsWith('64') ? 8 : dtype.endsWith('32') ? 4 : dtype.endsWith('16') ? 2 : 1);
+  if (outBytes > (opts.maxBytes ?? 2 ** 31)) {
+    throw new FitsError('limit', `image of ${total} pixels (${outBytes} bytes) exceeds the limit`, {
+      hdu: hdu.index,
+    });
+  }
   const out = allocate(dtype, total);
   const touched = grid.tiles.filter((t) =>
     t.start.every(
