@@ -78,8 +78,9 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
 function mutate(seed: Uint8Array, muts: Mutation[]): Uint8Array {
   let b = seed.slice();
   for (const m of muts) {
-    if (m.kind === 'flip') m.at.forEach((p, i) => b.length && (b[p % b.length] = m.bytes[i]));
-    else if (m.kind === 'cut') b = b.subarray(0, m.at % (b.length + 1));
+    if (m.kind === 'flip') {
+      for (const [i, p] of m.at.entries()) if (b.length) b[p % b.length] = m.bytes[i];
+    } else if (m.kind === 'cut') b = b.subarray(0, m.at % (b.length + 1));
     else if (m.kind === 'random') b = Uint8Array.from(m.bytes);
     else if (m.kind === 'splice') {
       const at = m.at % (b.length + 1);
