@@ -1,6 +1,8 @@
 import { verifyChecksums } from '../../fits/checksum.ts';
 import { openFits } from '../../fits/fits-file.ts';
 import { type Hdu, logicalHeader } from '../../fits/hdu.ts';
+import { type SpectralAxis, spectralAxis } from '../../fits/spectral.ts';
+import { type ObservationTime, observationTime } from '../../fits/time.ts';
 import { describeWcs, type WcsSummary } from '../../fits/wcs/summary.ts';
 import { openSource } from '../../io/open.ts';
 import { errorJson, stringify, warningJson } from '../json.ts';
@@ -25,6 +27,8 @@ interface HduInfo {
   checksum: 'ok' | 'bad' | 'absent' | 'skipped';
   datasum: 'ok' | 'bad' | 'absent' | 'skipped';
   wcs: WcsSummary | null;
+  time: ObservationTime | null;
+  spectral: SpectralAxis | null;
 }
 
 /** `fitslake info`: one line per HDU (or JSON): kind, shape, offsets, checksums, WCS. */
@@ -59,6 +63,8 @@ export async function infoCommand(files: string[], opts: InfoOptions, io: Output
             checksum: sums.checksum as HduInfo['checksum'],
             datasum: sums.datasum as HduInfo['datasum'],
             wcs: isImage(h) ? describeWcs(header, shape) : null,
+            time: observationTime(header) ?? null,
+            spectral: isImage(h) ? (spectralAxis(header, shape) ?? null) : null,
           });
         }
         if (sumSource !== source) await sumSource.close?.();
