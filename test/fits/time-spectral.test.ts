@@ -26,7 +26,7 @@ test('DATE-OBS of every corpus header converts to the MJD astropy.time gives', a
       const d = h.header.string('DATE-OBS');
       if (!d || !/^\d{4}-\d{2}-\d{2}/.test(d.trim())) continue;
       const t = observationTime(h.header);
-      if (!t || t.from !== 'DATE-OBS' || h.header.has('TIME-OBS')) continue;
+      if (t?.from !== 'DATE-OBS' || h.header.has('TIME-OBS')) continue;
       dates.push(d.trim());
       ours.push(t.mjdStart);
     }
