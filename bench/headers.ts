@@ -40,7 +40,10 @@ async function fitslake(concurrency: number): Promise<{ seconds: number; cards: 
   let cards = 0;
   let next = 0;
   const worker = async () => {
-    while (next < files.length) cards += await parseOne(files[next++]);
+    while (next < files.length) {
+      const n = await parseOne(files[next++]);
+      cards += n;
+    }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   return { seconds: (performance.now() - t0) / 1000, cards };

@@ -70,6 +70,8 @@ export async function openFits(source: ByteSource, opts: OpenOptions = {}): Prom
     warn('no-simple', 'file starts with XTENSION, not SIMPLE (a header dump?)', { hdu: 0 });
 
   const maxHdus = opts.maxHdus ?? 100_000;
+  // Random-access sources know their size: no read is spent discovering the end of the file.
+  const knownSize = isSequential(source) ? undefined : await source.size();
   const hdus: Hdu[] = [];
   let offset = 0;
   let pending: Uint8Array | undefined = first;
@@ -79,6 +81,10 @@ export async function openFits(source: ByteSource, opts: OpenOptions = {}): Prom
   while (hdus.length < maxHdus) {
     const index = hdus.length;
     const headerOffset = offset;
+    if (!pending && knownSize !== undefined && offset >= knownSize) {
+      ended = true;
+      break;
+    }
     let block: Uint8Array = pending ?? (await source.read(offset, BLOCK));
     pending = undefined;
     if (block.length === 0) {
