@@ -36,6 +36,13 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
 
 /** Runs the CLI and returns the process exit code (never calls process.exit: tests call it in-process). */
 export async function main(argv: string[], io: Output = processOutput): Promise<number> {
+  if (io === processOutput) {
+    // `fitslake header … | head` closes the pipe early: that is not an error, just stop.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
   let code = 0;
   const program = buildProgram(io, (c) => {
     code = c;
