@@ -1,4 +1,5 @@
 import type { ByteSource } from './byte-source.ts';
+import { located } from './errors.ts';
 import type { Hdu } from './hdu.ts';
 
 /**
@@ -96,7 +97,11 @@ export async function sumRange(source: ByteSource, start: number, end: number, s
  * Verifies CHECKSUM and DATASUM of one HDU, streaming its bytes once. A DATASUM that is not a
  * decimal number (e.g. '' in astropy's memtest.fits) is 'bad', not 'absent': the card is there and wrong.
  */
-export async function verifyChecksums(source: ByteSource, hdu: Hdu): Promise<ChecksumResult> {
+export function verifyChecksums(source: ByteSource, hdu: Hdu): Promise<ChecksumResult> {
+  return located({ file: source.name, hdu: hdu.index }, () => checksumsOf(source, hdu));
+}
+
+async function checksumsOf(source: ByteSource, hdu: Hdu): Promise<ChecksumResult> {
   const header = hdu.header;
   const hasChecksum = header.has('CHECKSUM');
   const hasDatasum = header.has('DATASUM');

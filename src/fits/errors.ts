@@ -63,3 +63,13 @@ export interface FitsWarning extends FitsErrorLocation {
   code: string;
   message: string;
 }
+
+/** Runs a reader, adding the file and HDU to any FitsError it throws (inner details win). */
+export async function located<T>(where: FitsErrorLocation, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof FitsError) err.locate(where);
+    throw err;
+  }
+}

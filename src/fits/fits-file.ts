@@ -117,7 +117,24 @@ export async function openFits(source: ByteSource, opts: OpenOptions = {}): Prom
     for (const w of builder.warnings) warnings.push(w);
 
     const header = builder.header();
-    const layout = dataLayout(header, index, { file });
+    let layout: ReturnType<typeof dataLayout>;
+    try {
+      layout = dataLayout(header, index, { file });
+    } catch (err) {
+      // A header cut short says so, rather than that its missing cards are missing.
+      if (!builder.ended && (!complete || block.length < BLOCK)) {
+        throw new FitsError(
+          'truncated',
+          `file ends inside the header of HDU ${index} (after ${header.cards.length} cards)`,
+          {
+            file,
+            hdu: index,
+            offset: headerOffset,
+          },
+        );
+      }
+      throw err;
+    }
     const hdu: Hdu = { index, header, headerOffset, dataOffset: offset, ...layout };
     const extname = header.string('EXTNAME');
     if (extname !== undefined) hdu.extname = extname.trim();
@@ -180,11 +197,18 @@ export async function openFits(source: ByteSource, opts: OpenOptions = {}): Prom
   return { name: file, size, hdus, warnings, trailingBytes, headerOnly };
 }
 
-/** Header dumps with newline-separated cards (`.hdr`, `.txt`): a newline within the first card. */
+/**
+ * Header dumps with newline-separated cards (`.hdr`, `.txt`): a newline within the first card, and
+ * text throughout the first block (random bytes that happen to hold a newline are not a header).
+ */
 function isTextDump(first: Uint8Array): boolean {
   const n = Math.min(first.length, 81);
-  for (let i = 0; i < n; i++) if (first[i] === 10) return true;
-  return false;
+  let newline = false;
+  for (let i = 0; i < n; i++) if (first[i] === 10) newline = true;
+  if (!newline) return false;
+  let binary = 0;
+  for (const b of first) if ((b < 32 && b !== 9 && b !== 10 && b !== 13) || b > 126) binary++;
+  return binary <= first.length / 100;
 }
 
 async function readTextDump(

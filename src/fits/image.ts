@@ -1,5 +1,5 @@
 import { type ByteRange, type ByteSource, readRanges } from './byte-source.ts';
-import { FitsError } from './errors.ts';
+import { FitsError, located } from './errors.ts';
 import { type Hdu, logicalHeader } from './hdu.ts';
 import type { Header } from './header.ts';
 
@@ -187,11 +187,20 @@ export interface AxisRange {
  * one run per row of the first axis (the whole span when stepping along it), rows merged when
  * they touch, all fetched through readRanges so HTTP sources coalesce and parallelise them.
  */
-export async function readSection(
+export function readSection(
   source: ByteSource,
   hdu: Hdu,
   ranges: readonly AxisRange[],
   opts: ReadOptions = {},
+): Promise<ImageData> {
+  return located({ file: source.name, hdu: hdu.index }, () => sectionOf(source, hdu, ranges, opts));
+}
+
+async function sectionOf(
+  source: ByteSource,
+  hdu: Hdu,
+  ranges: readonly AxisRange[],
+  opts: ReadOptions,
 ): Promise<ImageData> {
   checkImage(hdu, 'readSection');
   const shape = imageShape(hdu);

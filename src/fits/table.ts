@@ -1,5 +1,5 @@
 import type { ByteSource } from './byte-source.ts';
-import { FitsError } from './errors.ts';
+import { FitsError, located } from './errors.ts';
 import type { Hdu } from './hdu.ts';
 import type { Header } from './header.ts';
 import {
@@ -107,12 +107,22 @@ export interface RowOptions {
  * Rows [start, end) as objects, reading only those rows' bytes and the heap bytes of their
  * variable-length arrays.
  */
-export async function readRows(
+export function readRows(
   source: ByteSource,
   hdu: Hdu,
   start = 0,
   end?: number,
   opts: RowOptions = {},
+): Promise<Row[]> {
+  return located({ file: source.name, hdu: hdu.index }, () => rowsOf(source, hdu, start, end, opts));
+}
+
+async function rowsOf(
+  source: ByteSource,
+  hdu: Hdu,
+  start: number,
+  end: number | undefined,
+  opts: RowOptions,
 ): Promise<Row[]> {
   const t = tableLayout(hdu);
   const stop = Math.min(end ?? t.nrows, t.nrows);
@@ -294,7 +304,11 @@ export interface Group {
   data: number[];
 }
 
-export async function readGroup(source: ByteSource, hdu: Hdu, group: number): Promise<Group> {
+export function readGroup(source: ByteSource, hdu: Hdu, group: number): Promise<Group> {
+  return located({ file: source.name, hdu: hdu.index }, () => groupOf(source, hdu, group));
+}
+
+async function groupOf(source: ByteSource, hdu: Hdu, group: number): Promise<Group> {
   if (hdu.kind !== 'groups')
     throw new FitsError('unsupported', `HDU ${hdu.index} is not random groups`, { hdu: hdu.index });
   if (group < 0 || group >= hdu.gcount)

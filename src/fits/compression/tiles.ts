@@ -1,6 +1,6 @@
 import { gunzipSync } from 'fflate';
 import { type ByteSource, readRanges } from '../byte-source.ts';
-import { FitsError } from '../errors.ts';
+import { FitsError, located } from '../errors.ts';
 import type { Hdu } from '../hdu.ts';
 import type { Header } from '../header.ts';
 import { type AxisRange, allocate, type ImageData, outputType, type Pixels, scalingOf } from '../image.ts';
@@ -43,7 +43,11 @@ export interface TileGrid {
  * The tiles of a compressed image with the byte range of each in the heap: what the cloud index
  * records so a client fetches exactly the tiles a cutout touches. Reads the table rows only.
  */
-export async function tileLayout(source: ByteSource, hdu: Hdu): Promise<TileGrid> {
+export function tileLayout(source: ByteSource, hdu: Hdu): Promise<TileGrid> {
+  return located({ file: source.name, hdu: hdu.index }, () => layoutOf(source, hdu));
+}
+
+async function layoutOf(source: ByteSource, hdu: Hdu): Promise<TileGrid> {
   const h = hdu.header;
   const where = { hdu: hdu.index };
   if (hdu.kind !== 'compressed-image')
@@ -259,11 +263,20 @@ export function decodeTile(
  * A tile-compressed image, whole or a section: only the tiles the section touches are fetched
  * (one readRanges call, so HTTP sources coalesce them) and decoded.
  */
-export async function readCompressedImage(
+export function readCompressedImage(
   source: ByteSource,
   hdu: Hdu,
   section?: readonly AxisRange[],
   opts: { maxBytes?: number } = {},
+): Promise<ImageData> {
+  return located({ file: source.name, hdu: hdu.index }, () => compressedOf(source, hdu, section, opts));
+}
+
+async function compressedOf(
+  source: ByteSource,
+  hdu: Hdu,
+  section: readonly AxisRange[] | undefined,
+  opts: { maxBytes?: number },
 ): Promise<ImageData> {
   const grid = await tileLayout(source, hdu);
   const logical: Header = hdu.imageHeader ?? hdu.header;
