@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { FitsError } from '../fits/errors.ts';
 import { StreamSource, type StreamLimits } from './stream-source.ts';
@@ -24,7 +25,17 @@ export function decompressFile(
   limits: StreamLimits = {},
 ): StreamSource {
   const input = createReadStream(path, { highWaterMark: 1 << 20 });
-  const consumed = () => input.bytesRead;
+  return decompressStream(path, input, () => input.bytesRead, container, limits);
+}
+
+/** The same over any byte stream (an HTTP body, an S3 object). */
+export function decompressStream(
+  path: string,
+  input: Readable,
+  consumed: () => number,
+  container: 'gzip' | 'bzip2',
+  limits: StreamLimits = {},
+): StreamSource {
   if (container === 'gzip') {
     const gunzip = createGunzip({ chunkSize: 1 << 18 });
     input.on('error', (e) => gunzip.destroy(e));

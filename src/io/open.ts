@@ -1,10 +1,9 @@
 import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import type { ByteSource } from '../fits/byte-source.ts';
-import { decompressFile, detectContainer } from './compressed.ts';
+import { decompressFile, decompressStream, detectContainer } from './compressed.ts';
 import { FileSource } from './file-source.ts';
 import { HttpSource, type HttpSourceOptions } from './http-source.ts';
-import { StreamSource, type StreamLimits } from './stream-source.ts';
+import type { StreamLimits } from './stream-source.ts';
 
 export interface OpenSourceOptions {
   http?: HttpSourceOptions;
@@ -21,11 +20,14 @@ export async function openSource(pathOrUrl: string, opts: OpenSourceOptions = {}
     const head = await http.read(0, 3);
     const container = detectContainer(head);
     if (container === 'none') return http;
-    if (container === 'bzip2') {
-      throw new Error(`${pathOrUrl}: bzip2 over HTTP is not supported yet; download the file first`);
-    }
-    const gunzip = Readable.from(http.stream()).pipe(createGunzip());
-    return new StreamSource(pathOrUrl, gunzip, opts.limits);
+    // Compressed over HTTP: one forward pass of 4 MiB range requests through the decompressor.
+    return decompressStream(
+      pathOrUrl,
+      Readable.from(http.stream()),
+      () => http.bytesFetched,
+      container,
+      opts.limits,
+    );
   }
   const file = await FileSource.open(pathOrUrl);
   const container = detectContainer(await file.read(0, 3));

@@ -252,3 +252,15 @@ test('the built bin runs as a real process', () => {
   );
   assert.match(out, /1 HDU/);
 });
+
+test('gzip and bzip2 files over HTTP are read as one forward stream', async () => {
+  for (const rel of ['synthetic/cube_spectral.fits.bz2', 'synthetic/tables_alltypes.fits.gz']) {
+    const { code, out } = await run(['header', '--json', `${base}/${rel}`]);
+    assert.equal(code, 0, rel);
+    assert.deepEqual(
+      JSON.parse(out).hdus.map((h: { dataOffset: number }) => h.dataOffset),
+      truth(rel).hdus.map((h: { datLoc: number }) => h.datLoc),
+      rel,
+    );
+  }
+});
