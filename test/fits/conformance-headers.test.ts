@@ -5,7 +5,7 @@ import { BufferSource } from '../../src/fits/byte-source.ts';
 import type { Card } from '../../src/fits/card.ts';
 import { openFits } from '../../src/fits/fits-file.ts';
 import type { HduKind } from '../../src/fits/hdu.ts';
-import { corpusFiles, type TruthCard, truth, truthValue } from '../util/corpus.ts';
+import { corpusFiles, TYPE_MAP, type TruthCard, truth, truthValue } from '../util/corpus.ts';
 import { decompressed } from '../util/decompress.ts';
 
 const KIND: Record<string, HduKind> = {
@@ -55,15 +55,7 @@ function compareCards(where: string, ours: readonly Card[], theirs: TruthCard[])
     const isCommentary = (t as { commentary?: boolean }).commentary === true;
     if (isCommentary) assert.equal(o.type, 'commentary', at);
     else {
-      const type = {
-        str: 'string',
-        int: 'int',
-        float: 'float',
-        bool: 'bool',
-        complex: 'complex',
-        undefined: 'undefined',
-      }[t.value_type];
-      assert.equal(o.type, type, `${at}: type`);
+      assert.equal(o.type, TYPE_MAP[t.value_type], `${at}: type`);
     }
     const known = VALUE_DIFFERENCES[`${where.split(' HDU')[0]} ${t.keyword}`];
     if (known !== undefined) {

@@ -44,7 +44,8 @@ export interface TruthCard {
   physical_cards?: number;
 }
 
-const TYPE_MAP: Record<TruthCard['value_type'], CardType> = {
+/** astropy's value_type → our CardType ('unparseable' cards keep their text as a string). */
+export const TYPE_MAP: Record<TruthCard['value_type'], CardType> = {
   str: 'string',
   int: 'int',
   float: 'float',

@@ -1,8 +1,8 @@
 import type { Card } from '../../fits/card.ts';
 import type { Hdu } from '../../fits/hdu.ts';
 import { openFits } from '../../fits/fits-file.ts';
-import { openSource } from '../../io/open.ts';
-import { cardJson, errorJson, stringify, warningJson } from '../json.ts';
+import { eachFile } from '../each-file.ts';
+import { cardJson, stringify, warningJson } from '../json.ts';
 import type { Output } from '../output.ts';
 
 export interface HeaderOptions {
@@ -14,41 +14,28 @@ export interface HeaderOptions {
 
 /** `fitslake header`: every header of every file, like astropy's fitsheader. Returns the exit code. */
 export async function headerCommand(files: string[], opts: HeaderOptions, io: Output): Promise<number> {
-  let failed = 0;
   const match = keywordMatcher(opts.keyword);
-  for (const file of files) {
-    try {
-      const source = await openSource(file);
-      try {
-        const fits = await openFits(source, { mode: opts.strict ? 'strict' : 'tolerant' });
-        const hdus = selectHdus(fits.hdus, opts.hdu);
-        if (opts.json) {
-          io.out(
-            stringify({
-              file,
-              warnings: fits.warnings.map(warningJson),
-              hdus: hdus.map((h) => hduJson(h, match)),
-            }),
-          );
-        } else {
-          for (const h of hdus) {
-            io.out(`# HDU ${h.index} in ${file}:`);
-            const cards = (h.imageHeader ?? h.header).cards.filter((c) => match(c.keyword));
-            io.out(cards.map((c) => c.raw.match(/.{1,80}/g)?.join('\n') ?? '').join('\n'));
-            io.out('');
-          }
-          for (const w of fits.warnings) io.err(`${file}: warning: ${w.message}`);
-        }
-      } finally {
-        await source.close?.();
+  return eachFile(files, opts.json, io, async (file, source) => {
+    const fits = await openFits(source, { mode: opts.strict ? 'strict' : 'tolerant' });
+    const hdus = selectHdus(fits.hdus, opts.hdu);
+    if (opts.json) {
+      io.out(
+        stringify({
+          file,
+          warnings: fits.warnings.map(warningJson),
+          hdus: hdus.map((h) => hduJson(h, match)),
+        }),
+      );
+    } else {
+      for (const h of hdus) {
+        io.out(`# HDU ${h.index} in ${file}:`);
+        const cards = (h.imageHeader ?? h.header).cards.filter((c) => match(c.keyword));
+        io.out(cards.map((c) => c.raw.match(/.{1,80}/g)?.join('\n') ?? '').join('\n'));
+        io.out('');
       }
-    } catch (err) {
-      failed++;
-      if (opts.json) io.out(stringify(errorJson(file, err)));
-      else io.err(`${file}: ${(err as Error).message}`);
+      for (const w of fits.warnings) io.err(`${file}: warning: ${w.message}`);
     }
-  }
-  return failed ? 1 : 0;
+  });
 }
 
 function hduJson(h: Hdu, match: (k: string) => boolean) {

@@ -5,7 +5,8 @@ import { type SpectralAxis, spectralAxis } from '../../fits/spectral.ts';
 import { type ObservationTime, observationTime } from '../../fits/time.ts';
 import { describeWcs, type WcsSummary } from '../../fits/wcs/summary.ts';
 import { openSource } from '../../io/open.ts';
-import { errorJson, stringify, warningJson } from '../json.ts';
+import { eachFile } from '../each-file.ts';
+import { stringify, warningJson } from '../json.ts';
 import type { Output } from '../output.ts';
 
 export interface InfoOptions {
@@ -33,60 +34,47 @@ interface HduInfo {
 
 /** `fitslake info`: one line per HDU (or JSON): kind, shape, offsets, checksums, WCS. */
 export async function infoCommand(files: string[], opts: InfoOptions, io: Output): Promise<number> {
-  let failed = 0;
-  for (const file of files) {
-    try {
-      const source = await openSource(file);
-      try {
-        const fits = await openFits(source, { mode: opts.strict ? 'strict' : 'tolerant' });
-        const hdus: HduInfo[] = [];
-        // A gzip/bzip2 stream cannot seek back: checksums take a second pass over a fresh stream,
-        // in HDU order (offsets only increase, so one pass serves every HDU).
-        const sumSource = (source as { sequential?: boolean }).sequential ? await openSource(file) : source;
-        for (const h of fits.hdus) {
-          const header = logicalHeader(h);
-          const sums =
-            opts.checksum === false || fits.headerOnly
-              ? { checksum: 'skipped', datasum: 'skipped' }
-              : await verifyChecksums(sumSource, h);
-          const shape = h.imageHeader ? imageShape(h) : h.naxes;
-          hdus.push({
-            index: h.index,
-            kind: h.kind,
-            name: h.extname ?? null,
-            shape,
-            bitpix: header.int('BITPIX') ?? h.bitpix,
-            headerOffset: h.headerOffset,
-            dataOffset: h.dataOffset,
-            dataSize: h.dataSize,
-            dataSpan: h.dataSpan,
-            checksum: sums.checksum as HduInfo['checksum'],
-            datasum: sums.datasum as HduInfo['datasum'],
-            wcs: isImage(h) ? describeWcs(header, shape) : null,
-            time: observationTime(header) ?? null,
-            spectral: isImage(h) ? (spectralAxis(header, shape) ?? null) : null,
-          });
-        }
-        if (sumSource !== source) await sumSource.close?.();
-        if (opts.json) {
-          io.out(stringify({ file, size: fits.size, warnings: fits.warnings.map(warningJson), hdus }));
-        } else {
-          io.out(
-            `${file}: ${fits.hdus.length} HDU${fits.hdus.length === 1 ? '' : 's'}, ${fits.size ?? '?'} bytes`,
-          );
-          io.out(table(hdus));
-          for (const w of fits.warnings) io.err(`${file}: warning: ${w.message}`);
-        }
-      } finally {
-        await source.close?.();
-      }
-    } catch (err) {
-      failed++;
-      if (opts.json) io.out(stringify(errorJson(file, err)));
-      else io.err(`${file}: ${(err as Error).message}`);
+  return eachFile(files, opts.json, io, async (file, source) => {
+    const fits = await openFits(source, { mode: opts.strict ? 'strict' : 'tolerant' });
+    const hdus: HduInfo[] = [];
+    // A gzip/bzip2 stream cannot seek back: checksums take a second pass over a fresh stream,
+    // in HDU order (offsets only increase, so one pass serves every HDU).
+    const sumSource = (source as { sequential?: boolean }).sequential ? await openSource(file) : source;
+    for (const h of fits.hdus) {
+      const header = logicalHeader(h);
+      const sums =
+        opts.checksum === false || fits.headerOnly
+          ? { checksum: 'skipped', datasum: 'skipped' }
+          : await verifyChecksums(sumSource, h);
+      const shape = h.imageHeader ? imageShape(h) : h.naxes;
+      hdus.push({
+        index: h.index,
+        kind: h.kind,
+        name: h.extname ?? null,
+        shape,
+        bitpix: header.int('BITPIX') ?? h.bitpix,
+        headerOffset: h.headerOffset,
+        dataOffset: h.dataOffset,
+        dataSize: h.dataSize,
+        dataSpan: h.dataSpan,
+        checksum: sums.checksum as HduInfo['checksum'],
+        datasum: sums.datasum as HduInfo['datasum'],
+        wcs: isImage(h) ? describeWcs(header, shape) : null,
+        time: observationTime(header) ?? null,
+        spectral: isImage(h) ? (spectralAxis(header, shape) ?? null) : null,
+      });
     }
-  }
-  return failed ? 1 : 0;
+    if (sumSource !== source) await sumSource.close?.();
+    if (opts.json) {
+      io.out(stringify({ file, size: fits.size, warnings: fits.warnings.map(warningJson), hdus }));
+    } else {
+      io.out(
+        `${file}: ${fits.hdus.length} HDU${fits.hdus.length === 1 ? '' : 's'}, ${fits.size ?? '?'} bytes`,
+      );
+      io.out(table(hdus));
+      for (const w of fits.warnings) io.err(`${file}: warning: ${w.message}`);
+    }
+  });
 }
 
 const isImage = (h: Hdu) => h.kind === 'primary' || h.kind === 'image' || h.kind === 'compressed-image';

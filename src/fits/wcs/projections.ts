@@ -33,6 +33,23 @@ function zenithal(code: string, thetaOfR: (r: number) => number | null): Project
   };
 }
 
+/**
+ * Inverse of the slant orthographic family (SIN with ξ, η; SZP): solves
+ * (ξ²+η²+1) s² + 2(ξ(X−ξ)+η(Y−η)) s + (X−ξ)²+(Y−η)²−1 = 0 for s = sin θ, taking the root nearer 1.
+ */
+function slantInverse(X: number, Y: number, xi: number, eta: number): [number, number] | null {
+  const a = xi * xi + eta * eta + 1;
+  const b = xi * (X - xi) + eta * (Y - eta);
+  const c = (X - xi) ** 2 + (Y - eta) ** 2 - 1;
+  const disc = b * b - a * c;
+  if (disc < 0) return null;
+  const s1 = (-b + Math.sqrt(disc)) / a;
+  const s2 = (-b - Math.sqrt(disc)) / a;
+  const s = Math.abs(s1 - 1) < Math.abs(s2 - 1) ? s1 : s2;
+  if (s < -1 || s > 1) return null;
+  return [atan2d(X - xi * (1 - s), -(Y - eta * (1 - s))), Math.asin(s) * R2D];
+}
+
 /** Solves f(theta) = r for theta in [lo, hi] by bisection (f monotonic): for ZPN, AIR and friends. */
 function invert(f: (theta: number) => number, r: number, lo: number, hi: number): number | null {
   let flo = f(lo) - r;
@@ -60,27 +77,7 @@ export function makeProjection(code: string, pv: ProjectionParams): Projection |
       if (xi === 0 && eta === 0)
         return zenithal(code, (r) => (r * D2R > 1 ? null : Math.acos(r * D2R) * R2D));
       // Slant orthographic (NCP is SIN with eta = cot(delta0)): Paper II eq. 44–46.
-      return {
-        code,
-        phi0: 0,
-        theta0: 90,
-        toNative(x, y) {
-          const X = x * D2R;
-          const Y = y * D2R;
-          const a = xi * xi + eta * eta + 1;
-          const b = xi * (X - xi) + eta * (Y - eta);
-          const c = (X - xi) ** 2 + (Y - eta) ** 2 - 1;
-          const disc = b * b - a * c;
-          if (disc < 0) return null;
-          const s1 = (-b + Math.sqrt(disc)) / a;
-          const s2 = (-b - Math.sqrt(disc)) / a;
-          const s = Math.abs(s1 - 1) < Math.abs(s2 - 1) ? s1 : s2;
-          if (s < -1 || s > 1) return null;
-          const theta = Math.asin(s) * R2D;
-          const phi = atan2d(X - xi * (1 - s), -(Y - eta * (1 - s)));
-          return [phi, theta];
-        },
-      };
+      return { code, phi0: 0, theta0: 90, toNative: (x, y) => slantInverse(x * D2R, y * D2R, xi, eta) };
     }
     case 'ARC':
       return zenithal(code, (r) => 90 - r);
@@ -117,6 +114,7 @@ export function makeProjection(code: string, pv: ProjectionParams): Projection |
       const xp = -mu * Math.cos(thetac) * Math.sin(phic);
       const yp = mu * Math.cos(thetac) * Math.cos(phic);
       const zp = mu * Math.sin(thetac) + 1;
+      // Paper II eq. 52–55: the same quadratic as slant SIN, with (ξ, η) moving with the point.
       return {
         code,
         phi0: 0,
@@ -124,18 +122,7 @@ export function makeProjection(code: string, pv: ProjectionParams): Projection |
         toNative(x, y) {
           const X = x * D2R;
           const Y = y * D2R;
-          const X1 = (X - xp) / zp;
-          const Y1 = (Y - yp) / zp;
-          const a = X1 * X1 + Y1 * Y1 + 1;
-          const b = X1 * (X - X1) + Y1 * (Y - Y1);
-          const c = (X - X1) ** 2 + (Y - Y1) ** 2 - 1;
-          const disc = b * b - a * c;
-          if (disc < 0) return null;
-          const s1 = (-b + Math.sqrt(disc)) / a;
-          const s2 = (-b - Math.sqrt(disc)) / a;
-          const s = Math.abs(s1 - 1) < Math.abs(s2 - 1) ? s1 : s2;
-          if (s < -1 || s > 1) return null;
-          return [atan2d(X - X1 * (1 - s), -(Y - Y1 * (1 - s))), Math.asin(s) * R2D];
+          return slantInverse(X, Y, (X - xp) / zp, (Y - yp) / zp);
         },
       };
     }
