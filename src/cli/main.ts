@@ -27,6 +27,10 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .description('list HDUs with kind, shape, offsets, checksum status and WCS footprint')
     .argument('<files...>', 'local paths or http(s) URLs')
     .option('--json', 'one JSON object per file (JSON Lines)')
+    .option(
+      '--checksum',
+      'verify CHECKSUM/DATASUM (reads all data; the default for local files, not for URLs)',
+    )
     .option('--no-checksum', 'skip CHECKSUM/DATASUM verification (reads headers only)')
     .option('--strict', 'reject any violation of the FITS standard instead of warning')
     .action(async (files: string[], opts) => setExit(await infoCommand(files, opts, io)));

@@ -264,3 +264,20 @@ test('gzip and bzip2 files over HTTP are read as one forward stream', async () =
     );
   }
 });
+
+test('info over HTTP skips checksums unless --checksum asks (they read every data byte)', async () => {
+  const rel = 'fits/checksum.fits';
+  const plain = JSON.parse((await run(['info', '--json', `${base}/${rel}`])).out);
+  assert.deepEqual(
+    plain.hdus.map((h: { checksum: string }) => h.checksum),
+    ['skipped', 'skipped'],
+  );
+  const asked = JSON.parse((await run(['info', '--json', '--checksum', `${base}/${rel}`])).out);
+  assert.deepEqual(
+    asked.hdus.map((h: { checksum: string; datasum: string }) => [h.checksum, h.datasum]),
+    [
+      ['ok', 'ok'],
+      ['ok', 'ok'],
+    ],
+  );
+});

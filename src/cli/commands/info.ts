@@ -37,15 +37,16 @@ export async function infoCommand(files: string[], opts: InfoOptions, io: Output
   return eachFile(files, opts.json, io, async (file, source) => {
     const fits = await openFits(source, { mode: opts.strict ? 'strict' : 'tolerant' });
     const hdus: HduInfo[] = [];
+    // Verifying a checksum reads every data byte: by default for local files, not for a remote
+    // URL (think of a 44 GB cube) unless --checksum asks for it.
+    const verify = (opts.checksum ?? !/^https?:\/\//i.test(file)) && !fits.headerOnly;
     // A gzip/bzip2 stream cannot seek back: checksums take a second pass over a fresh stream,
     // in HDU order (offsets only increase, so one pass serves every HDU).
-    const sumSource = (source as { sequential?: boolean }).sequential ? await openSource(file) : source;
+    const sequential = (source as { sequential?: boolean }).sequential;
+    const sumSource = verify && sequential ? await openSource(file) : source;
     for (const h of fits.hdus) {
       const header = logicalHeader(h);
-      const sums =
-        opts.checksum === false || fits.headerOnly
-          ? { checksum: 'skipped', datasum: 'skipped' }
-          : await verifyChecksums(sumSource, h);
+      const sums = verify ? await verifyChecksums(sumSource, h) : { checksum: 'skipped', datasum: 'skipped' };
       const shape = h.imageHeader ? imageShape(h) : h.naxes;
       hdus.push({
         index: h.index,
