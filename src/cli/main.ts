@@ -1,4 +1,6 @@
 import { Command, CommanderError } from 'commander';
+import { loadConfig } from '../config/config.ts';
+import { initLake } from '../config/init.ts';
 import { headerCommand } from './commands/header.ts';
 import { infoCommand } from './commands/info.ts';
 import { type Output, processOutput } from './output.ts';
@@ -34,6 +36,19 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--no-checksum', 'skip CHECKSUM/DATASUM verification (reads headers only)')
     .option('--strict', 'reject any violation of the FITS standard instead of warning')
     .action(async (files: string[], opts) => setExit(await infoCommand(files, opts, io)));
+
+  program
+    .command('init')
+    .description('create a lake folder with a commented config of the embedded defaults')
+    .argument('[dir]', 'the lake folder', '.')
+    .option('--force', 'overwrite an existing fitslake.yaml')
+    .action((dir: string, opts: { force?: boolean }) => {
+      const file = initLake(dir, opts);
+      // Prove the written file loads before telling the user it is ready.
+      loadConfig(dir);
+      io.out(`wrote ${file}; data goes to ${dir}/data, the catalog to ${dir}/catalog.sqlite`);
+      setExit(0);
+    });
 
   return program;
 }
