@@ -74,6 +74,21 @@ test('reads exact bytes by range, from the block cache the second time', async (
   assert.deepEqual(await src.read(bytes.length - 10, 100), bytes.subarray(bytes.length - 10));
 });
 
+test('connections are kept alive: sequential reads reuse one TCP connection', async () => {
+  let connections = 0;
+  const count = () => connections++;
+  good.on('connection', count);
+  try {
+    const src = new HttpSource(`${goodUrl}/f`, { blockSize: 1024, cacheBytes: 0, coalesceGap: 0 });
+    for (let i = 0; i < 10; i++) await src.read(i * 5000, 10);
+    assert.ok(src.requests >= 10, `${src.requests} requests`);
+    // At most one new connection (none when an earlier test's pooled connection is reused).
+    assert.ok(connections <= 1, `${connections} connections for ${src.requests} requests`);
+  } finally {
+    good.off('connection', count);
+  }
+});
+
 test('nearby ranges coalesce into one request; distant ones go in parallel within the limit', async () => {
   const src = new HttpSource(`${goodUrl}/f`, {
     blockSize: 1024,
