@@ -9,6 +9,8 @@ command -v fitsverify >/dev/null || need+=(fitsverify)
 command -v fpack >/dev/null || need+=(libcfitsio-bin)
 command -v bzip2 >/dev/null || need+=(bzip2)
 [ -x /usr/sbin/nginx ] || need+=(nginx)
+# A real PostgreSQL for the catalog tests (scripts/pg.sh starts it).
+dpkg -s postgresql-15 >/dev/null 2>&1 || need+=(postgresql-15)
 # A real S3-compatible server for the storage tests (scripts/s3-swift.sh starts it).
 for p in swift swift-proxy swift-account swift-container swift-object python3-swift memcached curl; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")

@@ -1,0 +1,3 @@
+export { type Catalog, type CatalogOptions, openCatalog } from './catalog.ts';
+export { type Dialect, migrations } from './migrations.ts';
+export type { Database } from './schema.ts';

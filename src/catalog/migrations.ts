@@ -1,0 +1,166 @@
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/**
+ * Versioned migrations, one definition for both engines (Kysely's schema builder); the only
+ * dialect difference is how an auto-increment key is spelled.
+ */
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  // biome-ignore lint/suspicious/noExplicitAny: migrations run before the typed schema exists
+  type Db = Kysely<any>;
+  const id = (t: ReturnType<Db['schema']['createTable']>) =>
+    dialect === 'postgres'
+      ? t.addColumn('id', 'bigserial', (c) => c.primaryKey())
+      : t.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
+  return {
+    '0001_initial': {
+      async up(db: Db) {
+        await db.schema
+          .createTable('collections')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('visibility', 'text', (c) => c.notNull().defaultTo('public'))
+          .addColumn('proprietary_days', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('calib_level', 'integer')
+          .addColumn('dataproduct_type', 'text')
+          .addColumn('settings', 'text', (c) => c.notNull().defaultTo('{}'))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await id(db.schema.createTable('files'))
+          .addColumn('zone', 'text', (c) => c.notNull())
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('etag', 'text')
+          .addColumn('content_type', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('error', 'text')
+          .addColumn('collection', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('files_version', ['zone', 'key', 'sha256'])
+          .execute();
+        await db.schema.createIndex('files_status').on('files').columns(['status']).execute();
+        await db.schema.createIndex('files_key').on('files').columns(['zone', 'key']).execute();
+        await db.schema
+          .createTable('hdus')
+          .addColumn('file_id', 'bigint', (c) => c.notNull().references('files.id').onDelete('cascade'))
+          .addColumn('idx', 'integer', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('header_offset', 'bigint', (c) => c.notNull())
+          .addColumn('data_offset', 'bigint', (c) => c.notNull())
+          .addColumn('data_span', 'bigint', (c) => c.notNull())
+          .addColumn('shape', 'text', (c) => c.notNull())
+          .addColumn('checksum', 'text')
+          .addColumn('datasum', 'text')
+          .addColumn('cards', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('hdus_pk', ['file_id', 'idx'])
+          .execute();
+        let obs = id(db.schema.createTable('observations'))
+          .addColumn('obs_collection', 'text', (c) => c.notNull())
+          .addColumn('obs_id', 'text', (c) => c.notNull());
+        const text = [
+          'obs_publisher_did',
+          'dataproduct_type',
+          'access_url',
+          'access_format',
+          'target_name',
+          's_region',
+          'o_ucd',
+          'pol_states',
+          'facility_name',
+          'instrument_name',
+          'filter',
+          'object',
+          'observer',
+          'site',
+          'night',
+          'public_date',
+          'owner',
+          'group_name',
+        ];
+        const real = [
+          's_ra',
+          's_dec',
+          's_fov',
+          's_resolution',
+          't_min',
+          't_max',
+          't_exptime',
+          't_resolution',
+          'em_min',
+          'em_max',
+          'em_res_power',
+          'airmass',
+          'altitude',
+          'azimuth',
+        ];
+        const big = ['access_estsize', 's_xel1', 's_xel2', 't_xel', 'em_xel', 'pol_xel'];
+        obs = obs.addColumn('calib_level', 'integer');
+        for (const c of text) obs = obs.addColumn(c, 'text');
+        for (const c of real) obs = obs.addColumn(c, 'double precision');
+        for (const c of big) obs = obs.addColumn(c, 'bigint');
+        await obs
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('observations_obs_id', ['obs_collection', 'obs_id'])
+          .execute();
+        for (const c of ['t_min', 't_max', 'public_date', 'instrument_name', 'filter', 'target_name']) {
+          await db.schema.createIndex(`observations_${c}`).on('observations').columns([c]).execute();
+        }
+        await db.schema
+          .createTable('observation_cells')
+          .addColumn('observation_id', 'bigint', (c) =>
+            c.notNull().references('observations.id').onDelete('cascade'),
+          )
+          .addColumn('cell', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('observation_cells_pk', ['cell', 'observation_id'])
+          .execute();
+        await db.schema
+          .createTable('artifacts')
+          .addColumn('observation_id', 'bigint', (c) =>
+            c.notNull().references('observations.id').onDelete('cascade'),
+          )
+          .addColumn('file_id', 'bigint', (c) => c.notNull().references('files.id').onDelete('cascade'))
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('artifacts_pk', ['observation_id', 'file_id'])
+          .execute();
+        await db.schema
+          .createTable('keywords')
+          .addColumn('collection', 'text', (c) => c.notNull())
+          .addColumn('keyword', 'text', (c) => c.notNull())
+          .addColumn('count', 'bigint', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('examples', 'text', (c) => c.notNull())
+          .addColumn('first_seen', 'text', (c) => c.notNull())
+          .addColumn('last_seen', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('keywords_pk', ['collection', 'keyword'])
+          .execute();
+        await id(db.schema.createTable('jobs'))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('max_attempts', 'integer', (c) => c.notNull().defaultTo(5))
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_until', 'text')
+          .addColumn('run_after', 'text', (c) => c.notNull())
+          .addColumn('error', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('jobs_claim').on('jobs').columns(['status', 'run_after']).execute();
+        await id(db.schema.createTable('events'))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('events_created').on('events').columns(['created_at']).execute();
+      },
+    },
+  };
+}
+
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  return { getMigrations: async () => migrations(dialect) };
+}

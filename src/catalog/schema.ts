@@ -1,0 +1,151 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/**
+ * The catalog's tables as TypeScript sees them (Kysely keeps every query typed against this, on
+ * SQLite and PostgreSQL alike). Timestamps are ISO 8601 text so both engines sort them the same;
+ * JSON documents (cards, settings, payloads) are text.
+ */
+type BigIntish = ColumnType<number, number | bigint, number | bigint>;
+
+export interface CollectionTable {
+  name: string;
+  visibility: Generated<string>; // public | private | shared
+  proprietary_days: Generated<number>;
+  calib_level: number | null;
+  dataproduct_type: string | null;
+  settings: Generated<string>; // JSON
+  created_at: string;
+}
+
+export interface FileTable {
+  id: Generated<number>;
+  zone: string;
+  key: string;
+  /** Content hash: a file version is immutable and identified by it. */
+  sha256: string;
+  size: BigIntish;
+  etag: string | null;
+  content_type: string | null;
+  status: string; // pending | ingested | failed
+  error: string | null;
+  collection: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface HduTable {
+  file_id: number;
+  idx: number;
+  kind: string;
+  header_offset: BigIntish;
+  data_offset: BigIntish;
+  data_span: BigIntish;
+  shape: string; // JSON array, NAXIS1 first
+  checksum: string | null; // ok | bad | absent
+  datasum: string | null;
+  cards: string; // JSON: every card
+}
+
+/** ObsCore 1.1 columns plus the archive's own. */
+export interface ObservationTable {
+  id: Generated<number>;
+  obs_collection: string;
+  obs_id: string;
+  obs_publisher_did: string | null;
+  dataproduct_type: string | null;
+  calib_level: number | null;
+  access_url: string | null;
+  access_format: string | null;
+  access_estsize: BigIntish | null;
+  target_name: string | null;
+  s_ra: number | null;
+  s_dec: number | null;
+  s_fov: number | null;
+  s_region: string | null;
+  s_resolution: number | null;
+  s_xel1: BigIntish | null;
+  s_xel2: BigIntish | null;
+  t_min: number | null;
+  t_max: number | null;
+  t_exptime: number | null;
+  t_resolution: number | null;
+  t_xel: BigIntish | null;
+  em_min: number | null;
+  em_max: number | null;
+  em_res_power: number | null;
+  em_xel: BigIntish | null;
+  o_ucd: string | null;
+  pol_states: string | null;
+  pol_xel: BigIntish | null;
+  facility_name: string | null;
+  instrument_name: string | null;
+  filter: string | null;
+  airmass: number | null;
+  altitude: number | null;
+  azimuth: number | null;
+  object: string | null;
+  observer: string | null;
+  site: string | null;
+  night: string | null;
+  public_date: string | null;
+  owner: string | null;
+  group_name: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** HEALPix (nested) cells covering each observation's footprint: cone and polygon searches hit this B-tree. */
+export interface ObservationCellTable {
+  observation_id: number;
+  cell: BigIntish;
+}
+
+export interface ArtifactTable {
+  observation_id: number;
+  file_id: number;
+  role: string; // raw | small | jpg | thumb | hdr | preview…
+}
+
+export interface KeywordTable {
+  collection: string;
+  keyword: string;
+  count: BigIntish;
+  type: string;
+  examples: string; // JSON
+  first_seen: string;
+  last_seen: string;
+}
+
+export interface JobTable {
+  id: Generated<number>;
+  kind: string;
+  payload: string; // JSON
+  status: string; // queued | running | done | failed
+  attempts: Generated<number>;
+  max_attempts: Generated<number>;
+  lease_owner: string | null;
+  lease_until: string | null;
+  run_after: string;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface EventTable {
+  id: Generated<number>;
+  kind: string;
+  payload: string; // JSON
+  created_at: string;
+}
+
+export interface Database {
+  collections: CollectionTable;
+  files: FileTable;
+  hdus: HduTable;
+  observations: ObservationTable;
+  observation_cells: ObservationCellTable;
+  artifacts: ArtifactTable;
+  keywords: KeywordTable;
+  jobs: JobTable;
+  events: EventTable;
+}
