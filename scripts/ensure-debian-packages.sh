@@ -5,6 +5,7 @@ set -euo pipefail
 need=()
 /usr/bin/python3 -c 'import astropy' 2>/dev/null || need+=(python3-astropy)
 /usr/bin/python3 -c 'import fitsio' 2>/dev/null || need+=(python3-fitsio)
+/usr/bin/python3 -c 'import astropy_healpix' 2>/dev/null || need+=(python3-astropy-healpix)
 command -v fitsverify >/dev/null || need+=(fitsverify)
 command -v fpack >/dev/null || need+=(libcfitsio-bin)
 command -v bzip2 >/dev/null || need+=(bzip2)

@@ -1,3 +1,4 @@
 export { type Catalog, type CatalogOptions, openCatalog } from './catalog.ts';
 export { type Dialect, migrations } from './migrations.ts';
 export type { Database } from './schema.ts';
+export { cellCenter, cellRadius, coneCoverage, lonLatToCell, MAX_ORDER } from './healpix.ts';
