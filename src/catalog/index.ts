@@ -2,3 +2,4 @@ export { type Catalog, type CatalogOptions, openCatalog } from './catalog.ts';
 export { type Dialect, migrations } from './migrations.ts';
 export type { Database } from './schema.ts';
 export { cellCenter, cellRadius, coneCoverage, lonLatToCell, MAX_ORDER } from './healpix.ts';
+export { claim, complete, type EnqueueOptions, enqueue, fail, type Job } from './jobs.ts';

@@ -1,52 +1,12 @@
 // The same catalog tests on a real SQLite file and a real PostgreSQL server (scripts/pg.sh).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { sql } from 'kysely';
-import { type Catalog, type CatalogOptions, openCatalog } from '../../src/catalog/catalog.ts';
+import type { Catalog } from '../../src/catalog/catalog.ts';
+import { ENGINES, useEngines } from '../util/engines.ts';
 
-const PG = { port: 55433, data: '/tmp/fitslake-pg-test' };
-let pgReady = false;
-before(() => {
-  execFileSync('bash', ['scripts/pg.sh'], {
-    env: { ...process.env, PG_PORT: String(PG.port), PG_DATA: PG.data, PG_DB: 'postgres' },
-    stdio: 'inherit',
-  });
-  pgReady = true;
-});
-after(() => {
-  if (pgReady)
-    execFileSync('bash', ['scripts/pg.sh', 'stop'], {
-      env: { ...process.env, PG_PORT: String(PG.port), PG_DATA: PG.data, PG_WIPE: '1' },
-    });
-});
-
-let n = 0;
-async function fresh(kind: 'sqlite' | 'postgres'): Promise<Catalog> {
-  if (kind === 'sqlite')
-    return openCatalog({ kind, path: join(mkdtempSync(join(tmpdir(), 'fitslake-cat-')), 'catalog.sqlite') });
-  // One database per test so the engines start equally empty.
-  const name = `cat_${process.pid}_${++n}`;
-  const admin = openCatalog({
-    kind,
-    host: '127.0.0.1',
-    port: PG.port,
-    database: 'postgres',
-    user: 'postgres',
-  });
-  await sql.raw(`CREATE DATABASE ${name}`).execute(admin.db);
-  await admin.close();
-  return openCatalog({
-    kind,
-    host: '127.0.0.1',
-    port: PG.port,
-    database: name,
-    user: 'postgres',
-  } as CatalogOptions);
-}
+const engines = useEngines(55433);
+const fresh = async (engine: 'sqlite' | 'postgres'): Promise<Catalog> => (await engines(engine)).cat;
 
 const TABLES = [
   'artifacts',
@@ -61,7 +21,7 @@ const TABLES = [
 ];
 const now = () => new Date().toISOString();
 
-for (const kind of ['sqlite', 'postgres'] as const) {
+for (const kind of ENGINES) {
   test(`${kind}: migrations create every table once, and re-running them is a no-op`, async () => {
     const cat = await fresh(kind);
     try {
