@@ -34,3 +34,11 @@ export interface Hdu {
 export function logicalHeader(hdu: Hdu): Header {
   return hdu.imageHeader ?? hdu.header;
 }
+
+/** NAXIS1…n of the logical header: the image's shape (for a compressed image, not the table's). */
+export function logicalShape(hdu: Hdu): number[] {
+  if (!hdu.imageHeader) return hdu.naxes;
+  const h = hdu.imageHeader;
+  const n = h.int('NAXIS') ?? 0;
+  return Array.from({ length: n }, (_, i) => h.int(`NAXIS${i + 1}`) ?? 0);
+}

@@ -1,6 +1,6 @@
 import { verifyChecksums } from '../../fits/checksum.ts';
 import { openFits } from '../../fits/fits-file.ts';
-import { type Hdu, logicalHeader } from '../../fits/hdu.ts';
+import { type Hdu, logicalHeader, logicalShape } from '../../fits/hdu.ts';
 import { type SpectralAxis, spectralAxis } from '../../fits/spectral.ts';
 import { type ObservationTime, observationTime } from '../../fits/time.ts';
 import { describeWcs, type WcsSummary } from '../../fits/wcs/summary.ts';
@@ -47,7 +47,7 @@ export async function infoCommand(files: string[], opts: InfoOptions, io: Output
     for (const h of fits.hdus) {
       const header = logicalHeader(h);
       const sums = verify ? await verifyChecksums(sumSource, h) : { checksum: 'skipped', datasum: 'skipped' };
-      const shape = h.imageHeader ? imageShape(h) : h.naxes;
+      const shape = logicalShape(h);
       hdus.push({
         index: h.index,
         kind: h.kind,
@@ -79,12 +79,6 @@ export async function infoCommand(files: string[], opts: InfoOptions, io: Output
 }
 
 const isImage = (h: Hdu) => h.kind === 'primary' || h.kind === 'image' || h.kind === 'compressed-image';
-
-function imageShape(h: Hdu): number[] {
-  const hdr = logicalHeader(h);
-  const n = hdr.int('NAXIS') ?? 0;
-  return Array.from({ length: n }, (_, i) => hdr.int(`NAXIS${i + 1}`) ?? 0);
-}
 
 function table(rows: HduInfo[]): string {
   const head = [
