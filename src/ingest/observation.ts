@@ -4,6 +4,7 @@ import type { Header } from '../fits/header.ts';
 import { spectralAxis } from '../fits/spectral.ts';
 import { mjdToIso, observationTime } from '../fits/time.ts';
 import { describeWcs } from '../fits/wcs/summary.ts';
+import { passbandFor } from './filters.ts';
 
 /** The observation columns one FITS HDU tells us (ObsCore names; null where the header is silent). */
 export interface DerivedObservation {
@@ -118,6 +119,9 @@ export function deriveObservation(hdu: Hdu, primary?: Hdu): DerivedObservation {
     pick((x) => text(x, 'DAY-OBS', 'NIGHT', 'NIGHTID')) ??
     // Without a stated night, the UTC date 12 hours before the start (the evening's date).
     (time ? mjdToIso(time.mjdStart - 0.5).slice(0, 10) : null);
+  const filter = pick((x) => text(x, 'FILTER', 'FILTER1', 'FILTNAM1', 'FILTNAME'));
+  // A spectral axis states the wavelengths; otherwise the filter's passband does.
+  const passband = spec?.wavelength ? undefined : passbandFor(filter);
   return {
     dataproduct_type: dataproduct,
     target_name: pick((x) => text(x, 'OBJECT', 'TARGNAME', 'TARGET')),
@@ -131,12 +135,12 @@ export function deriveObservation(hdu: Hdu, primary?: Hdu): DerivedObservation {
     t_min: time?.mjdStart ?? null,
     t_max: time?.mjdEnd ?? null,
     t_exptime: time?.exposure ?? null,
-    em_min: spec?.wavelength?.[0] ?? null,
-    em_max: spec?.wavelength?.[1] ?? null,
+    em_min: spec?.wavelength?.[0] ?? passband?.min ?? null,
+    em_max: spec?.wavelength?.[1] ?? passband?.max ?? null,
     em_xel: spec ? (shape[spec.axis] ?? null) : null,
     facility_name: pick((x) => text(x, 'TELESCOP')),
     instrument_name: pick((x) => text(x, 'INSTRUME')),
-    filter: pick((x) => text(x, 'FILTER', 'FILTER1', 'FILTNAM1', 'FILTNAME')),
+    filter,
     airmass: pick((x) => num(x, 'AIRMASS')),
     altitude: pick((x) => num(x, 'ALTITUDE', 'ELEVATIO', 'TELALT')),
     azimuth: pick((x) => num(x, 'AZIMUTH', 'TELAZ')),

@@ -47,6 +47,7 @@ test('an observatory-style frame without WCS: sexagesimal RA/DEC, time, exposure
   // This frame has a TAN WCS too; the centre comes from it, the rest from the keywords.
   assert.equal(o.instrument_name, 'qhy600');
   assert.equal(o.filter, 'ip');
+  assert.deepEqual([o.em_min, o.em_max], [691e-9, 819e-9], "em range from the i' passband");
   assert.equal(o.target_name, 'NGC 1002');
   assert.equal(o.t_exptime, 60);
   assert.ok(Math.abs(o.t_max! - o.t_min! - 60 / 86400) < 1e-9);
