@@ -158,6 +158,61 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('events_created').on('events').columns(['created_at']).execute();
       },
     },
+    '0002_lake': {
+      // What the lake needs beyond the first schema: the current version of each key, the content
+      // kind an extractor found, path columns, a keyword→value map per HDU for the typed views,
+      // per-observation product flags, links between observations and the crawler's watermark.
+      async up(db: Db) {
+        await db.schema
+          .alterTable('files')
+          .addColumn('current', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema.alterTable('files').addColumn('kind', 'text').execute();
+        await db.schema.alterTable('files').addColumn('info', 'text').execute();
+        await db.schema.alterTable('files').addColumn('path_fields', 'text').execute();
+        await db.schema
+          .createIndex('files_current')
+          .on('files')
+          .columns(['current', 'zone', 'key'])
+          .execute();
+        await db.schema.alterTable('hdus').addColumn('keyvalues', 'text').execute();
+        await db.schema
+          .alterTable('observations')
+          .addColumn('products', 'text', (c) => c.notNull().defaultTo('{}'))
+          .execute();
+        await db.schema
+          .alterTable('observations')
+          .addColumn('status', 'text', (c) => c.notNull().defaultTo('placeholder'))
+          .execute();
+        await db.schema
+          .alterTable('observations')
+          .addColumn('meta_rank', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema.alterTable('observations').addColumn('obs_type', 'text').execute();
+        await db.schema
+          .createTable('observation_links')
+          .addColumn('observation_id', 'bigint', (c) =>
+            c.notNull().references('observations.id').onDelete('cascade'),
+          )
+          .addColumn('relation', 'text', (c) => c.notNull())
+          .addColumn('target_obs_id', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('observation_links_pk', ['observation_id', 'relation'])
+          .execute();
+        await db.schema
+          .createIndex('observation_links_target')
+          .on('observation_links')
+          .columns(['target_obs_id'])
+          .execute();
+        await db.schema.createIndex('artifacts_file').on('artifacts').columns(['file_id']).execute();
+        await db.schema
+          .createTable('crawler_state')
+          .addColumn('collection', 'text', (c) => c.primaryKey())
+          .addColumn('last_file_id', 'bigint', (c) => c.notNull())
+          .addColumn('view_columns', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -29,6 +29,14 @@ export interface FileTable {
   status: string; // pending | ingested | failed
   error: string | null;
   collection: string | null;
+  /** 1 for the newest version of zone+key (older versions stay until lifecycle rules remove them). */
+  current: Generated<number>;
+  /** What the extractor found by content: fits | image | header | plain. */
+  kind: string | null;
+  /** JSON: what the extractor learned beyond HDUs (image dimensions, EXIF, compression). */
+  info: string | null;
+  /** JSON: columns read from the key (Hive key=value folders, the collection's path template). */
+  path_fields: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -44,6 +52,8 @@ export interface HduTable {
   checksum: string | null; // ok | bad | absent
   datasum: string | null;
   cards: string; // JSON: every card
+  /** JSON object keyword → first value, for the typed per-collection views. */
+  keyvalues: string | null;
 }
 
 /** ObsCore 1.1 columns plus the archive's own. */
@@ -90,7 +100,29 @@ export interface ObservationTable {
   public_date: string | null;
   owner: string | null;
   group_name: string | null;
+  /** JSON: which products of the group have arrived, role → file key. */
+  products: Generated<string>;
+  /** placeholder (only previews/dumps so far) | complete (its science file arrived). */
+  status: Generated<string>;
+  /** How authoritative the metadata is: 0 none, 1 image file, 2 header dump, 3 FITS. */
+  meta_rank: Generated<number>;
+  /** Frame type from the name or IMAGETYP/OBSTYPE: EXPOSE, BIAS, DARK, FLAT… */
+  obs_type: string | null;
   created_at: string;
+  updated_at: string;
+}
+
+/** A related observation named by a header keyword (a science frame's bias, dark, flat…). */
+export interface ObservationLinkTable {
+  observation_id: number;
+  relation: string;
+  target_obs_id: string;
+}
+
+export interface CrawlerStateTable {
+  collection: string;
+  last_file_id: BigIntish;
+  view_columns: string; // JSON
   updated_at: string;
 }
 
@@ -148,4 +180,6 @@ export interface Database {
   keywords: KeywordTable;
   jobs: JobTable;
   events: EventTable;
+  observation_links: ObservationLinkTable;
+  crawler_state: CrawlerStateTable;
 }

@@ -16,6 +16,28 @@ const zones = z.object({
   recycle: z.string().default('recycle/'),
 });
 
+/** What a collection may set; every field optional (unset = the built-in default). */
+export const CollectionSettingsSchema = z
+  .object({
+    visibility: z.enum(['public', 'private', 'shared']).optional(),
+    calibLevel: z.number().int().min(-1).max(4).optional(),
+    dataproductType: z.string().optional(),
+    proprietaryDays: z.number().min(0).optional(),
+    /** Observation column → header keywords tried in order (e.g. t_exptime: [EXPTIME, ITIME]). */
+    mapping: z.record(z.string(), z.array(z.string())).optional(),
+    /** A regular expression over the file name whose named group `base` names the observation. */
+    grouping: z.string().optional(),
+    /** Role of each file of a group: [regular expression over the file name, role] in order. */
+    roles: z.array(z.tuple([z.string(), z.string()])).optional(),
+    /** Header keyword → relation linking to the observation it names (L1IDBIAS: bias). */
+    related: z.record(z.string(), z.string()).optional(),
+    /** Key template such as "{instrument}/{night}/{file}" whose fields become columns. */
+    pathTemplate: z.string().optional(),
+  })
+  .strict();
+
+export type CollectionSettings = z.infer<typeof CollectionSettingsSchema>;
+
 export const ConfigSchema = z.object({
   storage: z
     .object({
@@ -54,6 +76,22 @@ export const ConfigSchema = z.object({
       concurrency: z.number().int().min(1).max(256).default(2),
     })
     .prefault({}),
+  ingest: z
+    .object({
+      /** Collection for files that name none (no --collection, no collection in the path template). */
+      defaultCollection: z.string().default('default'),
+      /** Make previews and thumbnails of images while ingesting. */
+      previews: z.boolean().default(true),
+      /** Tries before a job is parked as failed. */
+      maxAttempts: z.number().int().min(1).max(100).default(5),
+      /** First retry delay; doubles with each try. */
+      backoffMs: z.number().int().min(1).default(2000),
+      /** Seconds between listings of a watched bucket or folder. */
+      pollSeconds: z.number().min(0.1).default(30),
+    })
+    .prefault({}),
+  /** Per-collection settings (also settable with `fitslake collection create|set`). */
+  collections: z.record(z.string(), CollectionSettingsSchema).default({}),
   server: z
     .object({
       host: z.string().default('127.0.0.1'),

@@ -3,12 +3,16 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { extractObject } from '../../src/ingest/extract.ts';
+import type { Catalog } from '../../src/catalog/catalog.ts';
+import { ingestObject } from '../../src/ingest/ingest-object.ts';
+import type { ObjectStore } from '../../src/storage/object-store.ts';
 import { LocalStore } from '../../src/storage/local-store.ts';
 import { corpusBytes, truth } from '../util/corpus.ts';
 import { ENGINES, useEngines } from '../util/engines.ts';
 
 const engines = useEngines(55435);
+const extractObject = (s: ObjectStore, cat: Catalog, zone: string, key: string, collection = 'default') =>
+  ingestObject({ store: s, catalog: cat, zone, key, collection });
 const store = () => new LocalStore(mkdtempSync(join(tmpdir(), 'fitslake-ingest-')));
 
 for (const engine of ENGINES) {
@@ -40,6 +44,7 @@ for (const engine of ENGINES) {
     );
     const again = await extractObject(s, cat, 'raw', 'raw/night1/c.fits', 'test');
     assert.deepEqual(again, { status: 'unchanged', fileId: (first as { fileId: number }).fileId });
+    assert.equal((await cat.db.selectFrom('observations').selectAll().execute()).length, 1);
     const files = await cat.db.selectFrom('files').selectAll().execute();
     assert.equal(files.length, 1);
     await cat.close();

@@ -1,0 +1,293 @@
+import type { Transaction } from 'kysely';
+import type { Catalog } from '../catalog/catalog.ts';
+import type { Database } from '../catalog/schema.ts';
+import { observationCells, parseRegion } from '../catalog/sky.ts';
+import type { CollectionSettings } from '../config/config.ts';
+import { mjdToIso } from '../fits/time.ts';
+import { StorageError } from '../storage/errors.ts';
+import type { ObjectMeta, ObjectStore } from '../storage/object-store.ts';
+import { groupOf } from './grouping.ts';
+import { draftObservation, type ObservationDraft } from './observe.ts';
+import { pathFields } from './paths.ts';
+import { type Extraction, RetryableError, readObject } from './read-object.ts';
+
+export { RetryableError } from './read-object.ts';
+
+export interface IngestTarget {
+  store: ObjectStore;
+  catalog: Catalog;
+  zone: string;
+  key: string;
+  collection: string;
+  /** The key below the collection (what grouping and path templates read). */
+  relKey?: string;
+  settings?: CollectionSettings;
+  /** Re-extract even when this exact version is catalogued (reindex after an upgrade or config change). */
+  force?: boolean;
+}
+
+export type IngestOutcome =
+  | { status: 'ingested'; fileId: number; kind: string; observationId: number | null; hdus: number }
+  | { status: 'unchanged'; fileId: number }
+  | { status: 'failed'; fileId: number; kind: string; error: string };
+
+type Tx = Transaction<Database>;
+const now = () => new Date().toISOString();
+const isUnique = (err: unknown) => /unique|duplicate key/i.test((err as Error).message);
+
+/**
+ * Ingests one stored object: reads it (by content), then in ONE transaction records the file
+ * version, every HDU, and its part of an observation (created as a placeholder by whichever file of
+ * the group comes first, completed when the science file lands), with the HEALPix cells, the links
+ * to related observations and an event. A crash leaves all of it or none; re-delivery of the same
+ * bytes is a no-op; changed bytes become a new current version, the old one kept.
+ */
+export async function ingestObject(t: IngestTarget): Promise<IngestOutcome> {
+  const { store, catalog: cat, zone, key, collection } = t;
+  const settings = t.settings ?? {};
+  let meta: ObjectMeta | undefined;
+  try {
+    meta = await store.head(key);
+  } catch (err) {
+    throw new RetryableError(`${key}: ${(err as Error).message}`);
+  }
+  if (!meta) throw new StorageError('not-found', 'no such object', key);
+  const object = meta;
+  const sha256 = object.sha256 ?? object.etag;
+  const existing = await cat.db
+    .selectFrom('files')
+    .select(['id', 'status', 'current'])
+    .where('zone', '=', zone)
+    .where('key', '=', key)
+    .where('sha256', '=', sha256)
+    .executeTakeFirst();
+  if (existing && existing.status !== 'pending' && existing.current && !t.force)
+    return { status: 'unchanged', fileId: Number(existing.id) };
+
+  const ex = await readObject(store, key);
+  const relKey = t.relKey ?? key;
+  const group = groupOf(relKey, settings, ex.kind);
+  const fields = pathFields(relKey, settings.pathTemplate);
+  const draft = ex.kind === 'plain' ? null : draftObservation(ex, group, settings);
+
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await cat.db.transaction().execute((tx) => record(tx));
+    } catch (err) {
+      // Two deliveries raced (same bytes, or two files of one new observation): the other one
+      // committed first, so running again sees its rows. Anything else is worth a later retry.
+      if (isUnique(err) && attempt < 3) continue;
+      if (err instanceof RetryableError) throw err;
+      throw new RetryableError(`${key}: ${(err as Error).message}`);
+    }
+  }
+
+  async function record(tx: Tx): Promise<IngestOutcome> {
+    const ts = now();
+    const status = ex.error ? 'failed' : 'ingested';
+    await tx
+      .insertInto('collections')
+      .values({ name: collection, created_at: ts, calib_level: null, dataproduct_type: null })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+    const prior = await tx
+      .selectFrom('files')
+      .select(['id', 'status', 'current'])
+      .where('zone', '=', zone)
+      .where('key', '=', key)
+      .where('sha256', '=', sha256)
+      .executeTakeFirst();
+    if (prior && prior.status !== 'pending' && prior.current && !t.force)
+      return { status: 'unchanged', fileId: Number(prior.id) };
+    // This version becomes the current one of its key; older versions stay, no longer current.
+    await tx
+      .updateTable('files')
+      .set({ current: 0, updated_at: ts })
+      .where('zone', '=', zone)
+      .where('key', '=', key)
+      .where('current', '=', 1)
+      .execute();
+    const row = {
+      status,
+      error: ex.error,
+      kind: ex.kind,
+      info: ex.info ? JSON.stringify(ex.info) : null,
+      path_fields: JSON.stringify(fields),
+      collection,
+      current: 1,
+      updated_at: ts,
+    };
+    let fileId: number;
+    if (prior) {
+      fileId = Number(prior.id);
+      await tx.updateTable('files').set(row).where('id', '=', fileId).execute();
+      await tx.deleteFrom('hdus').where('file_id', '=', fileId).execute();
+      await tx.deleteFrom('artifacts').where('file_id', '=', fileId).execute();
+    } else {
+      const inserted = await tx
+        .insertInto('files')
+        .values({
+          ...row,
+          zone,
+          key,
+          sha256,
+          size: object.size,
+          etag: object.etag,
+          content_type: object.contentType ?? null,
+          created_at: ts,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      fileId = Number(inserted.id);
+    }
+    if (ex.rows.length)
+      await tx
+        .insertInto('hdus')
+        .values(ex.rows.map((h) => ({ ...h, file_id: fileId })))
+        .execute();
+    // The older versions of this key leave the observation; the new one takes their place.
+    await tx
+      .deleteFrom('artifacts')
+      .where('file_id', 'in', (eb) =>
+        eb
+          .selectFrom('files')
+          .select('id')
+          .where('zone', '=', zone)
+          .where('key', '=', key)
+          .where('current', '=', 0),
+      )
+      .execute();
+    let observationId: number | null = null;
+    if (draft) observationId = await mergeObservation(tx, draft, fileId, ex, ts);
+    await tx
+      .insertInto('events')
+      .values({
+        kind: ex.error ? 'ingest.failed' : 'file.ingested',
+        payload: JSON.stringify({
+          zone,
+          key,
+          collection,
+          fileId,
+          kind: ex.kind,
+          observationId,
+          ...(ex.error ? { error: ex.error } : {}),
+        }),
+        created_at: ts,
+      })
+      .execute();
+    return ex.error
+      ? { status: 'failed', fileId, kind: ex.kind, error: ex.error }
+      : { status: 'ingested', fileId, kind: ex.kind, observationId, hdus: ex.rows.length };
+  }
+
+  async function mergeObservation(
+    tx: Tx,
+    d: ObservationDraft,
+    fileId: number,
+    ex: Extraction,
+    ts: string,
+  ): Promise<number> {
+    let q = tx
+      .selectFrom('observations')
+      .select(['id', 'products', 'meta_rank', 'status'])
+      .where('obs_collection', '=', collection)
+      .where('obs_id', '=', d.obsId);
+    if (cat.dialect === 'postgres') q = q.forUpdate();
+    const obs = await q.executeTakeFirst();
+    const products = obs ? (JSON.parse(obs.products) as Record<string, string>) : {};
+    if (!ex.error) products[d.role] = key;
+    const complete = 'science' in products || 'small' in products;
+    const better = !obs || d.rank >= obs.meta_rank;
+    const cols: Record<string, unknown> = {};
+    let current: Record<string, unknown> = {};
+    if (obs && !better) {
+      // Lower-ranked metadata only fills what is still unknown.
+      current = (await tx
+        .selectFrom('observations')
+        .selectAll()
+        .where('id', '=', obs.id)
+        .executeTakeFirstOrThrow()) as unknown as Record<string, unknown>;
+    }
+    for (const [k, v] of Object.entries(d.columns)) {
+      if (v === null || v === undefined) continue;
+      if (better || current[k] === null || current[k] === undefined) cols[k] = v;
+    }
+    if (better && !ex.error) cols.meta_rank = d.rank;
+    if (d.role === 'science' && !ex.error) {
+      cols.access_url = `/api/files/${encodeURIComponent(key)}`;
+      cols.access_format = ex.kind === 'fits' ? 'application/fits' : null;
+      cols.access_estsize = Math.ceil(object.size / 1024);
+    }
+    const tmin = (cols.t_min as number | undefined) ?? (current.t_min as number | null | undefined);
+    if (cols.t_min !== undefined || !obs) {
+      const start = tmin !== undefined && tmin !== null ? new Date(mjdToIso(tmin) + 'Z') : new Date(ts);
+      const days = settings.proprietaryDays ?? 0;
+      cols.public_date = new Date(start.getTime() + days * 86400000).toISOString();
+    }
+    const base = {
+      ...cols,
+      products: JSON.stringify(products),
+      status: complete ? 'complete' : 'placeholder',
+      calib_level: settings.calibLevel ?? (cols.calib_level as number | undefined) ?? 1,
+      ...(settings.dataproductType ? { dataproduct_type: settings.dataproductType } : {}),
+      updated_at: ts,
+    };
+    let id: number;
+    if (obs) {
+      id = Number(obs.id);
+      await tx.updateTable('observations').set(base).where('id', '=', id).execute();
+    } else {
+      const r = await tx
+        .insertInto('observations')
+        .values({
+          ...base,
+          obs_collection: collection,
+          obs_id: d.obsId,
+          obs_publisher_did: `ivo://fitslake/${encodeURIComponent(collection)}?${encodeURIComponent(d.obsId)}`,
+          created_at: ts,
+        } as never)
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      id = Number(r.id);
+    }
+    await tx
+      .insertInto('artifacts')
+      .values({ observation_id: id, file_id: fileId, role: d.role })
+      .onConflict((oc) => oc.columns(['observation_id', 'file_id']).doUpdateSet({ role: d.role }))
+      .execute();
+    if ('s_region' in cols || 's_ra' in cols || !obs) {
+      const region = typeof cols.s_region === 'string' ? parseRegion(cols.s_region) : null;
+      const ra = (cols.s_ra as number | undefined) ?? null;
+      const dec = (cols.s_dec as number | undefined) ?? null;
+      if (region || (ra !== null && dec !== null)) {
+        await tx.deleteFrom('observation_cells').where('observation_id', '=', id).execute();
+        const cells = observationCells(region, ra, dec);
+        for (let i = 0; i < cells.length; i += 500)
+          await tx
+            .insertInto('observation_cells')
+            .values(cells.slice(i, i + 500).map((cell) => ({ observation_id: id, cell })))
+            .execute();
+      }
+    }
+    for (const link of d.links) {
+      await tx
+        .insertInto('observation_links')
+        .values({ observation_id: id, relation: link.relation, target_obs_id: link.target })
+        .onConflict((oc) =>
+          oc.columns(['observation_id', 'relation']).doUpdateSet({ target_obs_id: link.target }),
+        )
+        .execute();
+    }
+    if (!obs || (complete && obs.status !== 'complete')) {
+      await tx
+        .insertInto('events')
+        .values({
+          kind: obs ? 'observation.completed' : 'observation.created',
+          payload: JSON.stringify({ collection, obsId: d.obsId, observationId: id, status: base.status }),
+          created_at: ts,
+        })
+        .execute();
+    }
+    return id;
+  }
+}
