@@ -11,6 +11,8 @@ export type CatalogOptions =
 export interface Catalog {
   db: Kysely<Database>;
   dialect: Dialect;
+  /** How it was opened (read-only query connections open the same catalog again). */
+  options: CatalogOptions;
   /** Applies every pending migration; returns the names applied now (none when up to date). */
   migrate(): Promise<string[]>;
   close(): Promise<void>;
@@ -47,6 +49,7 @@ export function openCatalog(opts: CatalogOptions): Catalog {
   return {
     db,
     dialect,
+    options: opts,
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
       const { error, results } = await migrator.migrateToLatest();

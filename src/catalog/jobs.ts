@@ -49,6 +49,70 @@ export async function enqueue(
   return Number(row.id);
 }
 
+/** Enqueues many jobs of one kind in one statement per 500 (a bulk ingest queues thousands). */
+export async function enqueueMany(
+  cat: Catalog,
+  kind: string,
+  payloads: unknown[],
+  opts: EnqueueOptions = {},
+): Promise<number[]> {
+  const now = iso(new Date());
+  const ids: number[] = [];
+  for (let i = 0; i < payloads.length; i += 500) {
+    const rows = await cat.db
+      .insertInto('jobs')
+      .values(
+        payloads.slice(i, i + 500).map((p) => ({
+          kind,
+          payload: JSON.stringify(p),
+          status: 'queued',
+          max_attempts: opts.maxAttempts ?? 5,
+          run_after: iso(opts.runAfter ?? new Date()),
+          lease_owner: null,
+          lease_until: null,
+          error: null,
+          created_at: now,
+          updated_at: now,
+        })),
+      )
+      .returning('id')
+      .execute();
+    for (const r of rows) ids.push(Number(r.id));
+  }
+  return ids;
+}
+
+/**
+ * Returns to the queue the jobs leased by workers of this host that no longer run (a killed
+ * process): their work restarts now instead of when the lease runs out. Owners are "host:pid:…".
+ */
+export async function releaseDeadLeases(
+  cat: Catalog,
+  host: string,
+  alive: (pid: number) => boolean,
+): Promise<number> {
+  const owners = await cat.db
+    .selectFrom('jobs')
+    .select('lease_owner')
+    .distinct()
+    .where('status', '=', 'running')
+    .where('lease_owner', 'like', `${host}:%`)
+    .execute();
+  let released = 0;
+  for (const { lease_owner } of owners) {
+    const pid = Number(lease_owner?.split(':')[1]);
+    if (!lease_owner || !Number.isInteger(pid) || alive(pid)) continue;
+    const r = await cat.db
+      .updateTable('jobs')
+      .set({ status: 'queued', lease_owner: null, lease_until: null, updated_at: iso(new Date()) })
+      .where('status', '=', 'running')
+      .where('lease_owner', '=', lease_owner)
+      .executeTakeFirst();
+    released += Number(r.numUpdatedRows);
+  }
+  return released;
+}
+
 /**
  * Claims up to `limit` runnable jobs of the given kinds for `owner` for `leaseMs`: queued jobs whose
  * time has come, and running jobs whose lease has expired.

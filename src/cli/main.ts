@@ -1,7 +1,19 @@
 import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config/config.ts';
 import { initLake } from '../config/init.ts';
+import { demoCommand } from './commands/demo.ts';
 import { headerCommand } from './commands/header.ts';
+import { ingestCommand } from './commands/ingest.ts';
+import {
+  collectionCommand,
+  getCommand,
+  lsCommand,
+  queryCommand,
+  reindexCommand,
+  rmCommand,
+  statusCommand,
+  workerCommand,
+} from './commands/lake.ts';
 import { infoCommand } from './commands/info.ts';
 import { type Output, processOutput } from './output.ts';
 
@@ -49,6 +61,124 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
       io.out(`wrote ${file}; data goes to ${dir}/data, the catalog to ${dir}/catalog.sqlite`);
       setExit(0);
     });
+
+  const LAKE = ['--lake <dir>', 'the lake folder (default: $FITSLAKE_LAKE or the current folder)'] as const;
+
+  program
+    .command('ingest')
+    .description('copy files into the lake and catalogue them (waits until every file is ingested or failed)')
+    .argument(
+      '<sources...>',
+      'files, folders, http(s) URLs or s3://bucket/prefix (with --s3-event: event JSON files, - for stdin)',
+    )
+    .option(...LAKE)
+    .option('-c, --collection <name>', 'collection (default: ingest.defaultCollection)')
+    .option('-r, --recursive', 'include subfolders')
+    .option('--no-wait', 'return once the files are copied and queued')
+    .option('--watch', 'keep watching the folders / re-listing the buckets for new files')
+    .option('--s3-event', 'the sources are S3 event notifications (ObjectCreated records)')
+    .option('--endpoint <url>', 'S3 endpoint of the source bucket (default: storage.s3.endpoint)')
+    .option('--no-progress', 'no progress bar')
+    .action(async (sources: string[], opts) => setExit(await ingestCommand(sources, opts, io)));
+
+  program
+    .command('query')
+    .description(
+      'run read-only SQL over the catalog (tables observations, files, hdus, …; views hdr_<collection>)',
+    )
+    .argument('<sql>', 'one SELECT statement')
+    .option(...LAKE)
+    .option(
+      '-f, --format <format>',
+      'table | csv | json (one array of row objects) | votable | parquet',
+      'table',
+    )
+    .option('--timeout <seconds>', 'stop the query after this long', '30')
+    .option('--max-rows <n>', 'return at most this many rows', '100000')
+    .action(async (text: string, opts) => setExit(await queryCommand(text, opts, io)));
+
+  program
+    .command('ls')
+    .description("list a zone's objects (folders first)")
+    .argument('[prefix]', 'key prefix, e.g. demo/ or demo/kb001ms/')
+    .option(...LAKE)
+    .option('--zone <zone>', 'raw | derived | previews | indexes | recycle', 'raw')
+    .option('-r, --recursive', 'every key below the prefix, not only the next level')
+    .option('--json', 'one JSON object per line')
+    .action(async (prefix: string | undefined, opts) => setExit(await lsCommand(prefix, opts, io)));
+
+  program
+    .command('get')
+    .description('download an object')
+    .argument('<key>', 'object key')
+    .option(...LAKE)
+    .option('--zone <zone>', 'raw | derived | previews | indexes | recycle', 'raw')
+    .option('-o, --output <file>', 'write here (default stdout)')
+    .action(async (key: string, opts) => setExit(await getCommand(key, opts)));
+
+  program
+    .command('rm')
+    .description('remove objects (moved to the recycle zone; their catalog entries marked deleted)')
+    .argument('<keys...>', 'object keys in the raw zone')
+    .option(...LAKE)
+    .action(async (keys: string[], opts) => setExit(await rmCommand(keys, opts, io)));
+
+  program
+    .command('status')
+    .description('counts of files, observations and jobs; recent failures')
+    .option(...LAKE)
+    .option('--json', 'one JSON document')
+    .option('--repair', 'reconcile catalog and storage first (queue what is missing, drop what is gone)')
+    .action(async (opts) => setExit(await statusCommand(opts, io)));
+
+  program
+    .command('worker')
+    .description('run ingest, preview and crawl jobs (any number of workers may share one catalog)')
+    .option(...LAKE)
+    .option('--concurrency <n>', 'jobs at once (default: workers.concurrency)')
+    .option('--until-idle', 'exit when no job is left')
+    .action(async (opts) => setExit(await workerCommand(opts, io)));
+
+  program
+    .command('reindex')
+    .description('re-extract stored objects (after an upgrade or a configuration change)')
+    .option(...LAKE)
+    .option('--prefix <prefix>', 'only keys under this prefix')
+    .option('--no-wait', 'return once queued')
+    .action(async (opts) => setExit(await reindexCommand(opts, io)));
+
+  program
+    .command('collection')
+    .description('create, change or show a collection and its settings')
+    .argument('<action>', 'create | set | show')
+    .argument('<name>', 'collection name')
+    .option(...LAKE)
+    .option('--calib-level <n>', 'ObsCore calib_level of its observations')
+    .option('--proprietary-days <d>', 'days after the observation before it is public')
+    .option('--dataproduct-type <t>', 'ObsCore dataproduct_type (image, cube, spectrum…)')
+    .option('--visibility <v>', 'public | private | shared')
+    .option(
+      '--grouping <regex>',
+      'regular expression over file names whose (?<base>…) group names the observation',
+    )
+    .option('--path-template <t>', 'key template below the collection, e.g. {instrument}/{night}/{file}')
+    .option(
+      '--map <column=KEYWORDS>',
+      'observation column from keywords tried in order (repeatable)',
+      collect,
+    )
+    .option('--related <KEYWORD=relation>', 'link to the observation a keyword names (repeatable)', collect)
+    .action(async (action: string, name: string, opts) =>
+      setExit(await collectionCommand(action, name, opts, io)),
+    );
+
+  program
+    .command('demo')
+    .description('create a lake with a generated night of observations, ingest it and summarise the catalog')
+    .argument('[dir]', 'the lake folder', 'fitslake-demo')
+    .option('--exposures <n>', 'science exposures per instrument', '12')
+    .option('--size <pixels>', 'frame size', '256')
+    .action(async (dir: string, opts) => setExit(await demoCommand(dir, opts, io)));
 
   return program;
 }

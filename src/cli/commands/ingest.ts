@@ -1,0 +1,249 @@
+import { readFileSync } from 'node:fs';
+import { SingleBar } from 'cli-progress';
+import { sql } from 'kysely';
+import { ConfigError } from '../../config/config.ts';
+import { reconcile } from '../../ingest/sources.ts';
+import {
+  type Arrival,
+  copyLocal,
+  copyS3,
+  copyS3Event,
+  copyUrl,
+  queueIngest,
+  sourceClient,
+  watchFolder,
+} from '../../ingest/sources.ts';
+import { Worker } from '../../ingest/worker.ts';
+import { type Lake, openLake } from '../../lake/lake.ts';
+import type { Output } from '../output.ts';
+
+export interface IngestOptions {
+  lake?: string;
+  collection?: string;
+  recursive?: boolean;
+  wait?: boolean;
+  watch?: boolean;
+  s3Event?: boolean;
+  endpoint?: string;
+  progress?: boolean;
+}
+
+/** Exit codes of the lake commands (also in the README). */
+export const EXIT = { ok: 0, error: 1, someFailed: 2 } as const;
+
+export interface IngestSummary {
+  ingested: number;
+  unchanged: number;
+  failed: { key: string; error: string }[];
+}
+
+/** Runs the lake's in-process workers (unless workers are external) while `body` runs. */
+export async function withWorkers<T>(lake: Lake, body: () => Promise<T>): Promise<T> {
+  if (lake.loaded.config.workers.mode === 'external') return body();
+  const stop = new AbortController();
+  const worker = new Worker(lake);
+  const running = worker.run({ signal: stop.signal, pollMs: 100 });
+  try {
+    return await body();
+  } finally {
+    stop.abort();
+    await running;
+  }
+}
+
+/** Waits until every job in [first, last] is done or failed, reporting progress. */
+async function waitForJobs(
+  lake: Lake,
+  first: number,
+  last: number,
+  tick: (done: number) => void,
+): Promise<void> {
+  for (;;) {
+    const r = await lake.catalog.db
+      .selectFrom('jobs')
+      .select([
+        sql<number>`sum(case when status in ('done', 'failed') then 1 else 0 end)`.as('finished'),
+        sql<number>`count(*)`.as('total'),
+      ])
+      .where('kind', '=', 'ingest')
+      .where('id', '>=', first)
+      .where('id', '<=', last)
+      .executeTakeFirstOrThrow();
+    tick(Number(r.finished));
+    if (Number(r.finished) >= Number(r.total)) return;
+    await new Promise((res) => setTimeout(res, 150));
+  }
+}
+
+/** What happened to the keys queued from `first` to `last` since `since`. */
+export async function summarize(
+  lake: Lake,
+  keys: string[],
+  since: string,
+  first: number,
+  last: number,
+): Promise<IngestSummary> {
+  const s: IngestSummary = { ingested: 0, unchanged: 0, failed: [] };
+  const seen = new Set<string>();
+  for (let i = 0; i < keys.length; i += 500) {
+    const rows = await lake.catalog.db
+      .selectFrom('files')
+      .select(['key', 'status', 'error', 'created_at', 'updated_at'])
+      .where('zone', '=', 'raw')
+      .where('current', '=', 1)
+      .where('key', 'in', keys.slice(i, i + 500))
+      .execute();
+    for (const r of rows) {
+      seen.add(r.key);
+      if (r.status === 'failed') s.failed.push({ key: r.key, error: r.error ?? 'failed' });
+      else if (r.created_at < since) s.unchanged++;
+      else s.ingested++;
+    }
+  }
+  // Jobs given up on before a file row existed (storage unreachable…).
+  const parked = await lake.catalog.db
+    .selectFrom('jobs')
+    .select(['payload', 'error'])
+    .where('kind', '=', 'ingest')
+    .where('status', '=', 'failed')
+    .where('id', '>=', first)
+    .where('id', '<=', last)
+    .execute();
+  for (const j of parked) {
+    const key = (JSON.parse(j.payload) as { key: string }).key;
+    if (!seen.has(key)) {
+      seen.add(key);
+      s.failed.push({ key, error: j.error ?? 'failed' });
+    }
+  }
+  return s;
+}
+
+function arrivals(
+  lake: Lake,
+  source: string,
+  collection: string,
+  opts: IngestOptions,
+): AsyncIterable<Arrival> {
+  if (/^https?:\/\//i.test(source))
+    return (async function* () {
+      yield await copyUrl(lake, source, collection);
+    })();
+  if (source.startsWith('s3://')) return copyS3(lake, source, collection, sourceClient(lake, opts.endpoint));
+  return copyLocal(lake, source, collection, opts.recursive ?? false);
+}
+
+export async function ingestCommand(sources: string[], opts: IngestOptions, io: Output): Promise<number> {
+  const lake = await openLake(opts.lake);
+  try {
+    const collection = opts.collection ?? lake.loaded.config.ingest.defaultCollection;
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(collection))
+      throw new ConfigError(
+        `--collection ${JSON.stringify(collection)}: use letters, digits, '.', '_' and '-'`,
+      );
+    if (opts.watch) return await watchCommand(lake, sources, collection, opts, io);
+    const since = new Date().toISOString();
+    const keys: string[] = [];
+    const ids: number[] = [];
+    const bar = opts.progress === false ? undefined : progressBar();
+    let done = 0;
+    const run = async () => {
+      let batch: string[] = [];
+      const flush = async () => {
+        if (!batch.length) return;
+        ids.push(...(await queueIngest(lake, batch)));
+        batch = [];
+      };
+      bar?.start(0, 0, { phase: 'copying' });
+      for (const src of sources) {
+        const stream = opts.s3Event
+          ? copyS3Event(
+              lake,
+              JSON.parse(src === '-' ? readFileSync(0, 'utf8') : readFileSync(src, 'utf8')),
+              collection,
+              sourceClient(lake, opts.endpoint),
+            )
+          : arrivals(lake, src, collection, opts);
+        for await (const a of stream) {
+          keys.push(a.key);
+          batch.push(a.key);
+          bar?.setTotal(keys.length);
+          if (batch.length >= 200) await flush();
+        }
+      }
+      await flush();
+      if (!ids.length || opts.wait === false) return;
+      bar?.update(done, { phase: 'ingesting' });
+      await waitForJobs(lake, Math.min(...ids), Math.max(...ids), (n) => {
+        done = n;
+        bar?.update(Math.min(n, keys.length), { phase: 'ingesting' });
+      });
+    };
+    if (opts.wait === false) await run();
+    else await withWorkers(lake, run);
+    bar?.stop();
+    if (opts.wait === false) {
+      io.out(`queued ${ids.length} file(s); workers will ingest them (fitslake status shows progress)\n`);
+      return EXIT.ok;
+    }
+    if (!ids.length) {
+      io.out('no files found\n');
+      return EXIT.ok;
+    }
+    const s = await summarize(lake, keys, since, Math.min(...ids), Math.max(...ids));
+    io.out(`ingested ${s.ingested}, unchanged ${s.unchanged}, failed ${s.failed.length}\n`);
+    for (const f of s.failed) io.out(`  failed ${f.key}: ${f.error}\n`);
+    return s.failed.length ? EXIT.someFailed : EXIT.ok;
+  } finally {
+    await lake.close();
+  }
+}
+
+function progressBar(): SingleBar | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  return new SingleBar({
+    format: '{phase} [{bar}] {value}/{total} files | {percentage}% | ETA {eta_formatted}',
+    stream: process.stderr,
+    hideCursor: true,
+    etaBuffer: 200,
+  });
+}
+
+/** `--watch`: keep copying in what appears (a folder via file events, a bucket by listing). */
+async function watchCommand(
+  lake: Lake,
+  sources: string[],
+  collection: string,
+  opts: IngestOptions,
+  io: Output,
+): Promise<number> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  await reconcile(lake);
+  await withWorkers(lake, async () => {
+    const tasks = sources.map(async (src) => {
+      if (src.startsWith('s3://')) {
+        while (!stop.signal.aborted) {
+          for await (const a of copyS3(lake, src, collection, sourceClient(lake, opts.endpoint))) {
+            await queueIngest(lake, [a.key]);
+            io.out(`queued ${a.key}\n`);
+          }
+          await new Promise((r) => setTimeout(r, lake.loaded.config.ingest.pollSeconds * 1000));
+        }
+      } else {
+        await watchFolder(
+          lake,
+          src,
+          collection,
+          (a, id) => io.out(id < 0 ? `cannot copy ${a.from}\n` : `queued ${a.key}\n`),
+          stop.signal,
+        );
+      }
+    });
+    io.out(`watching ${sources.join(', ')} (Ctrl-C to stop)\n`);
+    await Promise.all(tasks);
+  });
+  return EXIT.ok;
+}
