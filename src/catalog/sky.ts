@@ -175,7 +175,8 @@ export function regionRanges(order: number, r: Region): [number, number][] {
   const cone = coneCoverage(order, b.ra, b.dec, b.radius);
   if (r.type === 'circle') return cone;
   const p = prepare(r.vertices);
-  const R = cellRadius(order);
+  // cellRadius is in radians.
+  const R = cellRadius(order) / D2R;
   const out: [number, number][] = [];
   for (const [lo, hi] of cone) {
     for (let c = lo; c <= hi; c++) {

@@ -68,7 +68,8 @@ export async function ingestObject(t: IngestTarget): Promise<IngestOutcome> {
   const relKey = t.relKey ?? key;
   const group = groupOf(relKey, settings, ex.kind);
   const fields = pathFields(relKey, settings.pathTemplate);
-  const draft = ex.kind === 'plain' ? null : draftObservation(ex, group, settings);
+  // A failed file is kept and reported but describes nothing; a plain file belongs to no observation.
+  const draft = ex.kind === 'plain' || ex.error ? null : draftObservation(ex, group, settings);
 
   for (let attempt = 0; ; attempt++) {
     try {

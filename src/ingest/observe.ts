@@ -112,6 +112,10 @@ export function draftObservation(
     }
     const headers = [logicalHeader(hdu), ...(hdu === primary ? [] : [logicalHeader(primary)])];
     applyMapping(draft.columns as Record<string, unknown>, settings.mapping, headers);
+    // DAY-OBS is often written 20220629: the catalog's night is always YYYY-MM-DD.
+    const night = draft.columns.night;
+    if (night && /^\d{8}$/.test(night))
+      draft.columns.night = `${night.slice(0, 4)}-${night.slice(4, 6)}-${night.slice(6)}`;
     const type = headers
       .map((h) => h.get('OBSTYPE') ?? h.get('IMAGETYP') ?? h.get('FRAMETYP'))
       .find((v) => typeof v === 'string' && v.trim());

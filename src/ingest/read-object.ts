@@ -101,6 +101,15 @@ export async function readObject(store: ObjectStore, key: string): Promise<Extra
       }
       try {
         const fits = await openFits(fitsSource);
+        // Tolerated by readers, but in a lake a truncated file is an interrupted upload: report it.
+        const cut = fits.warnings.find((w) => w.code === 'truncated');
+        if (cut) return { kind: 'fits', ...none, error: `${key}: ${cut.message}` };
+        if (fits.headerOnly && nameSaysFits && !/\.(hdr|head|txt)$/i.test(key))
+          return {
+            kind: 'fits',
+            ...none,
+            error: `${key}: truncated: the file ends after the header of HDU ${fits.hdus.length - 1}, its data is missing`,
+          };
         const random = what === 'fits' && !fits.headerOnly;
         const sums = new Map<Hdu, { checksum: string; datasum: string }>();
         if (random) {
@@ -126,7 +135,10 @@ export async function readObject(store: ObjectStore, key: string): Promise<Extra
         if (fitsSource !== source) await fitsSource.close?.();
       }
     }
-    if (what === 'text') {
+    // A header dump starts with a card ("SIMPLE  =", "XTENSION=", "KEYWORD = value"); other text
+    // (CSV, logs, notes) is a plain file.
+    const card = /^\s*[A-Z0-9_-]{1,8}\s*=/.test(new TextDecoder('latin1').decode(head.subarray(0, 100)));
+    if (what === 'text' && card) {
       try {
         const fits = await openFits(source);
         if (fits.headerOnly && fits.hdus.length)
@@ -142,6 +154,15 @@ export async function readObject(store: ObjectStore, key: string): Promise<Extra
         // Named FITS but neither FITS nor a header dump: a broken upload worth reporting.
         if (nameSaysFits) return { kind: 'fits', ...none, error: err.message };
       }
+      return { kind: 'plain', ...none, info: { content: 'text' } };
+    }
+    if (what === 'text') {
+      if (nameSaysFits)
+        return {
+          kind: 'fits',
+          ...none,
+          error: `${key}: does not start with SIMPLE (text that is neither FITS nor a header dump)`,
+        };
       return { kind: 'plain', ...none, info: { content: 'text' } };
     }
     if (what === 'jpeg' || what === 'png') {
