@@ -66,7 +66,7 @@ export async function makePreviews(lake: Lake, fileId: number): Promise<string[]
     .select(['id', 'key', 'kind', 'status', 'collection'])
     .where('id', '=', fileId)
     .executeTakeFirst();
-  if (!file || file.status !== 'ingested') return [];
+  if (file?.status !== 'ingested') return [];
   const outputs: { suffix: string; role: string; bytes: Uint8Array }[] = [];
   if (file.kind === 'fits') {
     const { source, done } = await randomAccess(lake, file.key);

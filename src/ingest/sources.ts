@@ -288,6 +288,20 @@ export async function watchFolder(
  */
 export async function reconcile(lake: Lake): Promise<{ queued: number; removed: number }> {
   const cat = lake.catalog;
+  // Keys still queued or running will be ingested anyway. Read BEFORE the catalogued files: a worker
+  // elsewhere records a file and only then marks its job done, so a job finished after this read
+  // shows up below as catalogued, and none falls between the two reads (read the other way round,
+  // a job finishing in between looked uncatalogued and not pending, and was queued a second time).
+  const pending = new Set(
+    (
+      await cat.db
+        .selectFrom('jobs')
+        .select('payload')
+        .where('kind', '=', 'ingest')
+        .where('status', 'in', ['queued', 'running'])
+        .execute()
+    ).map((j) => (JSON.parse(j.payload) as IngestPayload).key),
+  );
   const known = new Map<string, { id: number; etag: string | null; size: number }>();
   for (const r of await cat.db
     .selectFrom('files')
@@ -307,17 +321,6 @@ export async function reconcile(lake: Lake): Promise<{ queued: number; removed: 
     }
     token = page.nextToken;
   } while (token);
-  // Keys still queued or running will be ingested anyway.
-  const pending = new Set(
-    (
-      await cat.db
-        .selectFrom('jobs')
-        .select('payload')
-        .where('kind', '=', 'ingest')
-        .where('status', 'in', ['queued', 'running'])
-        .execute()
-    ).map((j) => (JSON.parse(j.payload) as IngestPayload).key),
-  );
   const queue = missing.filter((k) => !pending.has(k));
   if (queue.length) await queueIngest(lake, queue);
   const gone = [...known.values()].map((k) => k.id);

@@ -75,6 +75,20 @@ async function waitForJobs(
   }
 }
 
+async function waitForFollowUps(lake: Lake): Promise<void> {
+  for (;;) {
+    const r = await lake.catalog.db
+      .selectFrom('jobs')
+      .select(sql<number>`count(*)`.as('n'))
+      .where('kind', 'in', ['preview', 'crawl'])
+      .where('status', 'in', ['queued', 'running'])
+      .where('run_after', '<=', new Date().toISOString())
+      .executeTakeFirstOrThrow();
+    if (Number(r.n) === 0) return;
+    await new Promise((res) => setTimeout(res, 150));
+  }
+}
+
 /** What happened to the keys queued from `first` to `last` since `since`. */
 export async function summarize(
   lake: Lake,
@@ -178,6 +192,9 @@ export async function ingestCommand(sources: string[], opts: IngestOptions, io: 
         done = n;
         bar?.update(Math.min(n, keys.length), { phase: 'ingesting' });
       });
+      // In-process workers also finish what ingest started (previews, the schema crawl), since
+      // nothing else would run them.
+      if (lake.loaded.config.workers.mode !== 'external') await waitForFollowUps(lake);
     };
     if (opts.wait === false) await run();
     else await withWorkers(lake, run);
