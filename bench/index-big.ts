@@ -58,6 +58,10 @@ def run(f):
   ],
 ];
 for (const [name, body] of peers) {
-  const [bytes, n] = execFileSync('/usr/bin/python3', ['-c', peerScript(body), file], { encoding: 'utf8' }).trim().split(' ');
-  console.log(`${name}: ${bytes} bytes read for ${n} headers (${(Number(bytes) / src.bytesRead).toFixed(1)}x fitslake)`);
+  const [bytes, n] = execFileSync('/usr/bin/python3', ['-c', peerScript(body), file], { encoding: 'utf8' })
+    .trim()
+    .split(' ');
+  console.log(
+    `${name}: ${bytes} bytes read for ${n} headers (${(Number(bytes) / src.bytesRead).toFixed(1)}x fitslake)`,
+  );
 }

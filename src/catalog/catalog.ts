@@ -31,7 +31,23 @@ export function openCatalog(opts: CatalogOptions): Catalog {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    // Kysely prepares every query anew; preparing costs as much as running a small statement, so
+    // keep the most recent statements (the ingest path repeats a few dozen shapes).
+    const cache = new Map<string, BetterSqlite3.Statement>();
+    const prepare = (text: string) => {
+      let stmt = cache.get(text);
+      if (stmt) {
+        cache.delete(text);
+      } else {
+        stmt = sqlite.prepare(text);
+        if (cache.size >= 500) cache.delete(cache.keys().next().value as string);
+      }
+      cache.set(text, stmt);
+      return stmt;
+    };
+    db = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: { prepare, close: () => sqlite.close() } }),
+    });
   } else {
     // bigint columns come back as numbers (all ours are far below 2^53).
     pg.types.setTypeParser(20, (v) => Number(v));

@@ -176,6 +176,23 @@ export async function complete(cat: Catalog, job: Job, owner: string): Promise<b
   return Number(r.numUpdatedRows) === 1;
 }
 
+/** Marks many claimed jobs done in one statement (a batch of ingests). */
+export async function completeMany(cat: Catalog, jobs: Job[], owner: string): Promise<number> {
+  if (!jobs.length) return 0;
+  const r = await cat.db
+    .updateTable('jobs')
+    .set({ status: 'done', lease_owner: null, lease_until: null, error: null, updated_at: iso(new Date()) })
+    .where(
+      'id',
+      'in',
+      jobs.map((j) => j.id),
+    )
+    .where('lease_owner', '=', owner)
+    .where('status', '=', 'running')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
 /**
  * Records a failure: a retryable one goes back to the queue after an exponential backoff
  * (base · 2^(attempt−1)); a permanent one, or the last allowed attempt, parks the job as failed.

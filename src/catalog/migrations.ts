@@ -213,6 +213,16 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0003_cells_by_observation': {
+      // Re-indexing an observation replaces its cells: without this, each replacement scans the table.
+      async up(db: Db) {
+        await db.schema
+          .createIndex('observation_cells_observation')
+          .on('observation_cells')
+          .columns(['observation_id'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import type { Catalog } from './catalog.ts';
 
@@ -32,8 +33,8 @@ function firstWord(text: string): string {
 
 /**
  * Runs SQL from a user against the catalog. Only SELECT/WITH/VALUES statements pass (so no ATTACH,
- * PRAGMA or writes); SQLite runs them on a separate read-only, query_only connection in a worker
- * thread that is terminated at the time limit; PostgreSQL in a READ ONLY transaction with a
+ * PRAGMA or writes); SQLite runs them on a separate read-only, query_only connection in a child
+ * process that is killed at the time limit; PostgreSQL in a READ ONLY transaction with a
  * statement_timeout, rolled back afterwards.
  */
 export async function readOnlyQuery(
@@ -70,25 +71,36 @@ export async function readOnlyQuery(
 
 function sqliteQuery(path: string, text: string, timeoutMs: number, maxRows: number): Promise<QueryResult> {
   const ts = import.meta.url.endsWith('.ts');
-  const file = new URL(`./query-worker.${ts ? 'ts' : 'js'}`, import.meta.url).href;
-  // Under tsx (tests, development) the worker needs tsx registered in its own thread.
-  const worker = ts
-    ? new Worker(
-        `import('tsx/esm/api').then((a) => { a.register(); return import(${JSON.stringify(file)}); });`,
-        {
-          eval: true,
-          workerData: { path, text, maxRows },
-        },
-      )
-    : new Worker(new URL(file), { workerData: { path, text, maxRows } });
+  const file = fileURLToPath(new URL(`./query-child.${ts ? 'ts' : 'js'}`, import.meta.url));
+  // Under tsx (tests, development) the child needs tsx, found from here rather than the cwd.
+  const args = ts ? ['--import', import.meta.resolve('tsx'), file] : [file];
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.end(JSON.stringify({ path, text, maxRows }));
+  const out: Buffer[] = [];
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => out.push(d));
+  child.stderr.on('data', (d: Buffer) => (err += d));
   return new Promise((resolve, reject) => {
+    let timedOut = false;
     const timer = setTimeout(() => {
-      void worker.terminate();
-      reject(new QueryError('timeout', `query ran longer than ${timeoutMs} ms`));
+      timedOut = true;
+      child.kill('SIGKILL');
     }, timeoutMs);
-    worker.once('message', (m: QueryResult & { error?: string }) => {
+    child.on('error', (e) => {
       clearTimeout(timer);
-      void worker.terminate();
+      reject(new QueryError('sql', `cannot run the query process: ${e.message}`));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (timedOut) return reject(new QueryError('timeout', `query ran longer than ${timeoutMs} ms`));
+      let m: QueryResult & { error?: string };
+      try {
+        m = JSON.parse(Buffer.concat(out).toString('utf8'));
+      } catch {
+        return reject(
+          new QueryError('sql', `query process failed (exit ${code}): ${err.trim().slice(0, 500)}`),
+        );
+      }
       if (m.error)
         reject(
           new QueryError(
@@ -97,10 +109,6 @@ function sqliteQuery(path: string, text: string, timeoutMs: number, maxRows: num
           ),
         );
       else resolve(m);
-    });
-    worker.once('error', (e) => {
-      clearTimeout(timer);
-      reject(new QueryError('sql', e.message));
     });
   });
 }

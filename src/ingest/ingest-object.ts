@@ -43,6 +43,66 @@ const isUnique = (err: unknown) => /unique|duplicate key/i.test((err as Error).m
  * bytes is a no-op; changed bytes become a new current version, the old one kept.
  */
 export async function ingestObject(t: IngestTarget): Promise<IngestOutcome> {
+  const p = await prepareIngest(t);
+  return 'record' in p ? commitOne(t.catalog, p) : p;
+}
+
+/** An object read and understood, ready to be written in a transaction. */
+export interface PreparedIngest {
+  key: string;
+  record(tx: Tx): Promise<IngestOutcome>;
+}
+
+async function commitOne(cat: Catalog, p: PreparedIngest): Promise<IngestOutcome> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await cat.db.transaction().execute((tx) => p.record(tx));
+    } catch (err) {
+      // Two deliveries raced (same bytes, or two files of one new observation): the other one
+      // committed first, so running again sees its rows. Anything else is worth a later retry.
+      if (isUnique(err) && attempt < 3) continue;
+      if (err instanceof RetryableError) throw err;
+      throw new RetryableError(`${p.key}: ${(err as Error).message}`);
+    }
+  }
+}
+
+/**
+ * Ingests many objects: reads them concurrently, then writes them all in one transaction (a commit
+ * per file would cost more than reading it). If the batch fails as a whole (a race with another
+ * worker), each file is committed on its own, so one bad file never fails the others.
+ */
+export async function ingestBatch(
+  cat: Catalog,
+  targets: IngestTarget[],
+  readConcurrency = 8,
+): Promise<(IngestOutcome | Error)[]> {
+  const prepared: (IngestOutcome | PreparedIngest | Error)[] = new Array(targets.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(readConcurrency, targets.length) }, async () => {
+      while (next < targets.length) {
+        const i = next++;
+        prepared[i] = await prepareIngest(targets[i]).catch((e: Error) => e);
+      }
+    }),
+  );
+  const results = prepared.slice() as (IngestOutcome | Error)[];
+  const todo = prepared.flatMap((p, i) => (p && !(p instanceof Error) && 'record' in p ? [i] : []));
+  if (!todo.length) return results;
+  try {
+    await cat.db.transaction().execute(async (tx) => {
+      for (const i of todo) results[i] = await (prepared[i] as PreparedIngest).record(tx);
+    });
+  } catch {
+    for (const i of todo)
+      results[i] = await commitOne(cat, prepared[i] as PreparedIngest).catch((e: Error) => e);
+  }
+  return results;
+}
+
+/** Reads one object and prepares its catalog writes (or finds this version already catalogued). */
+export async function prepareIngest(t: IngestTarget): Promise<IngestOutcome | PreparedIngest> {
   const { store, catalog: cat, zone, key, collection } = t;
   const settings = t.settings ?? {};
   let meta: ObjectMeta | undefined;
@@ -71,17 +131,7 @@ export async function ingestObject(t: IngestTarget): Promise<IngestOutcome> {
   // A failed file is kept and reported but describes nothing; a plain file belongs to no observation.
   const draft = ex.kind === 'plain' || ex.error ? null : draftObservation(ex, group, settings);
 
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await cat.db.transaction().execute((tx) => record(tx));
-    } catch (err) {
-      // Two deliveries raced (same bytes, or two files of one new observation): the other one
-      // committed first, so running again sees its rows. Anything else is worth a later retry.
-      if (isUnique(err) && attempt < 3) continue;
-      if (err instanceof RetryableError) throw err;
-      throw new RetryableError(`${key}: ${(err as Error).message}`);
-    }
-  }
+  return { key, record };
 
   async function record(tx: Tx): Promise<IngestOutcome> {
     const ts = now();

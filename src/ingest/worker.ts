@@ -1,14 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { claim, complete, enqueue, fail, type Job, releaseDeadLeases } from '../catalog/jobs.ts';
+import {
+  claim,
+  complete,
+  completeMany,
+  enqueue,
+  enqueueMany,
+  fail,
+  type Job,
+  releaseDeadLeases,
+} from '../catalog/jobs.ts';
 import type { Lake } from '../lake/lake.ts';
 import { StorageError } from '../storage/errors.ts';
 import { crawl } from './crawler.ts';
-import { type IngestOutcome, ingestObject, RetryableError } from './ingest-object.ts';
+import { type IngestOutcome, ingestBatch, ingestObject } from './ingest-object.ts';
 import { makePreviews } from './previews.ts';
 
 /** Job kinds the lake's workers run. */
 export const JOB_KINDS = ['ingest', 'preview', 'crawl'] as const;
+/** Jobs per claim: ingests of one claim share a transaction. */
+const BATCH = 64;
 
 export interface IngestPayload {
   zone: 'raw';
@@ -62,15 +73,18 @@ export class Worker {
     const concurrency = opts.concurrency ?? this.lake.loaded.config.workers.concurrency;
     await releaseDeadLeases(cat, hostname(), alive);
     const running = new Set<Promise<void>>();
-    const queue: Job[] = [];
     let idleRounds = 0;
     while (!opts.signal?.aborted) {
-      if (queue.length === 0) {
-        // Claim a few jobs per round trip: one UPDATE … RETURNING serves many files.
-        const room = concurrency * 8 - running.size;
-        if (room > 0) queue.push(...(await claim(cat, this.owner, [...JOB_KINDS], room, 5 * 60_000)));
+      let claimed: Job[] = [];
+      if (running.size < concurrency) {
+        // One claim serves a batch: ingests are read concurrently and committed together.
+        claimed = await claim(cat, this.owner, [...JOB_KINDS], BATCH, 5 * 60_000);
       }
-      if (queue.length === 0 && running.size === 0) {
+      if (claimed.length === 0) {
+        if (running.size) {
+          await Promise.race(running);
+          continue;
+        }
         await this.flushCrawls();
         if (opts.untilIdle) {
           // Idle twice in a row (crawls just queued may be runnable): done.
@@ -81,18 +95,70 @@ export class Worker {
         continue;
       }
       idleRounds = 0;
-      while (queue.length && running.size < concurrency) {
-        const job = queue.shift()!;
-        const p = this.runOne(job, opts).finally(() => running.delete(p));
-        running.add(p);
-      }
-      if (running.size >= concurrency || queue.length === 0) await Promise.race(running);
+      const p = this.runClaimed(claimed, opts).finally(() => running.delete(p));
+      running.add(p);
+      if (running.size >= concurrency) await Promise.race(running);
     }
     await Promise.all(running);
-    // Jobs claimed but not started go back to the queue for another worker.
-    for (const job of queue)
-      await fail(cat, { ...job, attempts: 0 }, this.owner, 'worker stopped', { backoffMs: 0 });
     await this.flushCrawls();
+  }
+
+  /** Runs what one claim returned: the ingests as one batch, the rest one by one. */
+  private async runClaimed(jobs: Job[], opts: WorkerOptions): Promise<void> {
+    const ingests = jobs.filter((j) => j.kind === 'ingest');
+    if (ingests.length) await this.runIngests(ingests, opts);
+    for (const job of jobs) if (job.kind !== 'ingest') await this.runOne(job, opts);
+  }
+
+  private async runIngests(jobs: Job[], opts: WorkerOptions): Promise<void> {
+    const lake = this.lake;
+    const targets = await Promise.all(
+      jobs.map(async (job) => {
+        const p = job.payload as IngestPayload;
+        const { collection, relKey } = splitKey(p.key, lake.loaded.config.ingest.defaultCollection);
+        return {
+          store: lake.zones.raw,
+          catalog: lake.catalog,
+          zone: 'raw',
+          key: p.key,
+          collection,
+          relKey,
+          settings: await lake.collection(collection),
+          ...(p.force ? { force: true } : {}),
+        };
+      }),
+    );
+    const results = await ingestBatch(lake.catalog, targets);
+    const done: Job[] = [];
+    const previews: { fileId: number }[] = [];
+    for (const [i, job] of jobs.entries()) {
+      const r = results[i];
+      if (r instanceof Error) {
+        await this.failed(job, r, opts);
+        continue;
+      }
+      done.push(job);
+      if (r.status === 'ingested') {
+        this.crawlPending.add(targets[i].collection);
+        if (lake.loaded.config.ingest.previews && (r.kind === 'fits' || r.kind === 'image'))
+          previews.push({ fileId: r.fileId });
+      }
+    }
+    if (previews.length) await enqueueMany(lake.catalog, 'preview', previews, { maxAttempts: 3 });
+    await completeMany(lake.catalog, done, this.owner);
+    for (const [i, job] of jobs.entries())
+      if (!(results[i] instanceof Error)) opts.onResult?.(job, results[i]);
+  }
+
+  private async failed(job: Job, err: Error, opts: WorkerOptions): Promise<void> {
+    const cfg = this.lake.loaded.config.ingest;
+    const permanent = err instanceof StorageError && err.code !== 'io';
+    const result = await fail(this.lake.catalog, job, this.owner, err.message, {
+      retry: !permanent,
+      backoffMs: cfg.backoffMs,
+    });
+    if (result === 'failed') await this.recordParked(job, err.message);
+    opts.onResult?.(job, result);
   }
 
   private async anyRunnable(): Promise<boolean> {
@@ -107,19 +173,13 @@ export class Worker {
   }
 
   private async runOne(job: Job, opts: WorkerOptions): Promise<void> {
-    const cat = this.lake.catalog;
-    const cfg = this.lake.loaded.config.ingest;
     let result: unknown;
     try {
       result = await this.execute(job);
-      await complete(cat, job, this.owner);
+      await complete(this.lake.catalog, job, this.owner);
     } catch (err) {
-      const permanent = err instanceof StorageError && err.code !== 'io';
-      const message = (err as Error).message;
-      result = await fail(cat, job, this.owner, message, { retry: !permanent, backoffMs: cfg.backoffMs });
-      if (result === 'failed') await this.recordParked(job, message);
-      if (!(err instanceof RetryableError) && !(err instanceof StorageError))
-        result = { status: 'error', error: message };
+      await this.failed(job, err as Error, opts);
+      return;
     }
     opts.onResult?.(job, result);
   }

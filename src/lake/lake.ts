@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { type Catalog, openCatalog } from '../catalog/catalog.ts';
 import type { CollectionSettings, LoadedConfig } from '../config/config.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
@@ -57,7 +59,10 @@ export function zoneStores(loaded: LoadedConfig): Record<Zone, ObjectStore> {
 /** Opens the lake in `dir` (or FITSLAKE_LAKE, or the current folder) and brings its catalog up to date. */
 export async function openLake(dir?: string, env: NodeJS.ProcessEnv = process.env): Promise<Lake> {
   const loaded = loadConfig(dir, env);
+  if (!existsSync(loaded.lake))
+    throw new ConfigError(`no lake at ${loaded.lake}: create one with \`fitslake init ${loaded.lake}\``);
   const { catalog: c } = loaded.config;
+  if (c.kind === 'sqlite') mkdirSync(dirname(c.sqlite.path), { recursive: true });
   const catalog = openCatalog(
     c.kind === 'sqlite'
       ? { kind: 'sqlite', path: c.sqlite.path }
