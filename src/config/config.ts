@@ -173,7 +173,7 @@ function setPath(obj: Record<string, unknown>, path: string[], value: unknown): 
 
 function coerce(text: string): unknown {
   if (text === 'true' || text === 'false') return text === 'true';
-  if (/^-?\d+$/.test(text)) return Number(text);
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
   return text;
 }
 
