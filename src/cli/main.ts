@@ -137,6 +137,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option(...LAKE)
     .option('--concurrency <n>', 'jobs at once (default: workers.concurrency)')
     .option('--until-idle', 'exit when no job is left')
+    .option('--no-reconcile', 'skip the start-up check that queues stored objects missing from the catalog')
     .action(async (opts) => setExit(await workerCommand(opts, io)));
 
   program

@@ -78,7 +78,9 @@ export class Worker {
       let claimed: Job[] = [];
       if (running.size < concurrency) {
         // One claim serves a batch: ingests are read concurrently and committed together.
-        claimed = await claim(cat, this.owner, [...JOB_KINDS], BATCH, 5 * 60_000);
+        claimed = await claim(cat, this.owner, ['ingest'], BATCH, 5 * 60_000);
+        // Previews and crawls take longer each: claim a few, so other workers share them.
+        if (!claimed.length) claimed = await claim(cat, this.owner, ['preview', 'crawl'], 4, 5 * 60_000);
       }
       if (claimed.length === 0) {
         if (running.size) {

@@ -104,9 +104,10 @@ export class LocalStore implements ObjectStore {
     const p = this.sidecarPath(key);
     const tmp = join(this.root, INTERNAL, 'tmp', `${randomUUID()}.json`);
     await mkdir(dirname(tmp), { recursive: true });
+    // Not fsynced: a sidecar lost in a power cut is rebuilt from its file by head() (it records the
+    // file's inode, mtime and size), so only the data itself needs to reach the disk first.
     const fh = await open(tmp, 'wx');
     await fh.writeFile(JSON.stringify(side));
-    await fh.sync();
     await fh.close();
     await mkdir(dirname(p), { recursive: true });
     await rename(tmp, p);

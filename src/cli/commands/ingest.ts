@@ -1,4 +1,7 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { SingleBar } from 'cli-progress';
 import { sql } from 'kysely';
 import { ConfigError } from '../../config/config.ts';
@@ -37,17 +40,47 @@ export interface IngestSummary {
   failed: { key: string; error: string }[];
 }
 
-/** Runs the lake's in-process workers (unless workers are external) while `body` runs. */
-export async function withWorkers<T>(lake: Lake, body: () => Promise<T>): Promise<T> {
-  if (lake.loaded.config.workers.mode === 'external') return body();
+/** Jobs queued before a command adds worker processes (below this their start-up does not pay). */
+const EXTRA_PROCESS_THRESHOLD = 1000;
+
+/**
+ * Runs the lake's in-process worker while `body` runs (unless workers are external). `grow()`, once
+ * the batch is big, adds `fitslake worker` processes on the other CPUs: they share the catalog like
+ * workers on other machines, and stop (finishing what they hold) when the command ends.
+ */
+export async function withWorkers<T>(
+  lake: Lake,
+  body: (grow: (queued: number) => void) => Promise<T>,
+): Promise<T> {
+  if (lake.loaded.config.workers.mode === 'external') return body(() => {});
   const stop = new AbortController();
   const worker = new Worker(lake);
   const running = worker.run({ signal: stop.signal, pollMs: 100 });
+  const children: ChildProcess[] = [];
+  const wanted = lake.loaded.config.workers.extraProcesses ?? Math.min(3, availableParallelism() - 1);
+  const grow = (queued: number) => {
+    if (children.length || wanted <= 0 || queued < EXTRA_PROCESS_THRESHOLD) return;
+    const ts = import.meta.url.endsWith('.ts');
+    const entry = fileURLToPath(new URL(`../run.${ts ? 'ts' : 'js'}`, import.meta.url));
+    const args = [
+      ...(ts ? ['--import', import.meta.resolve('tsx')] : []),
+      entry,
+      'worker',
+      '--lake',
+      lake.dir,
+    ];
+    for (let i = 0; i < wanted; i++)
+      children.push(spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] }));
+  };
   try {
-    return await body();
+    return await body(grow);
   } finally {
     stop.abort();
-    await running;
+    const exits = children.map(
+      (c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('close', r))),
+    );
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all([running, ...exits]);
   }
 }
 
@@ -161,7 +194,7 @@ export async function ingestCommand(sources: string[], opts: IngestOptions, io: 
     const ids: number[] = [];
     const bar = opts.progress === false ? undefined : progressBar();
     let done = 0;
-    const run = async () => {
+    const run = async (grow: (queued: number) => void = () => {}) => {
       let batch: string[] = [];
       const flush = async () => {
         if (!batch.length) return;
@@ -182,7 +215,10 @@ export async function ingestCommand(sources: string[], opts: IngestOptions, io: 
           keys.push(a.key);
           batch.push(a.key);
           bar?.setTotal(keys.length);
-          if (batch.length >= 200) await flush();
+          if (batch.length >= 200) {
+            await flush();
+            grow(ids.length);
+          }
         }
       }
       await flush();

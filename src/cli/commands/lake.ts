@@ -255,7 +255,7 @@ export function human(bytes: number): string {
 
 /** `fitslake worker`: runs jobs until SIGINT/SIGTERM (then finishes what it holds). */
 export function workerCommand(
-  opts: { lake?: string; concurrency?: string; untilIdle?: boolean },
+  opts: { lake?: string; concurrency?: string; untilIdle?: boolean; reconcile?: boolean },
   io: Output,
 ): Promise<number> {
   return withLake(opts.lake, async (lake) => {
@@ -265,7 +265,7 @@ export function workerCommand(
     process.once('SIGTERM', onSignal);
     const worker = new Worker(lake);
     io.err(`worker ${worker.owner} started\n`);
-    await reconcile(lake);
+    if (opts.reconcile !== false) await reconcile(lake);
     let n = 0;
     await worker.run({
       signal: stop.signal,
@@ -300,7 +300,8 @@ export function reindexCommand(
       io.out(`queued ${ids.length} object(s) for re-extraction\n`);
       return EXIT.ok;
     }
-    await withWorkers(lake, async () => {
+    await withWorkers(lake, async (grow) => {
+      grow(ids.length);
       for (;;) {
         const left = await lake.catalog.db
           .selectFrom('jobs')
