@@ -50,7 +50,8 @@ export async function ingestObject(t: IngestTarget): Promise<IngestOutcome> {
 /** An object read and understood, ready to be written in a transaction. */
 export interface PreparedIngest {
   key: string;
-  record(tx: Tx): Promise<IngestOutcome>;
+  /** Writes the file's rows; `ensured` names collections already created in this transaction. */
+  record(tx: Tx, ensured?: Set<string>): Promise<IngestOutcome>;
 }
 
 async function commitOne(cat: Catalog, p: PreparedIngest): Promise<IngestOutcome> {
@@ -92,7 +93,8 @@ export async function ingestBatch(
   if (!todo.length) return results;
   try {
     await cat.db.transaction().execute(async (tx) => {
-      for (const i of todo) results[i] = await (prepared[i] as PreparedIngest).record(tx);
+      const ensured = new Set<string>();
+      for (const i of todo) results[i] = await (prepared[i] as PreparedIngest).record(tx, ensured);
     });
   } catch {
     for (const i of todo)
@@ -133,14 +135,17 @@ export async function prepareIngest(t: IngestTarget): Promise<IngestOutcome | Pr
 
   return { key, record };
 
-  async function record(tx: Tx): Promise<IngestOutcome> {
+  async function record(tx: Tx, ensured: Set<string> = new Set()): Promise<IngestOutcome> {
     const ts = now();
     const status = ex.error ? 'failed' : 'ingested';
-    await tx
-      .insertInto('collections')
-      .values({ name: collection, created_at: ts, calib_level: null, dataproduct_type: null })
-      .onConflict((oc) => oc.column('name').doNothing())
-      .execute();
+    if (!ensured.has(collection)) {
+      await tx
+        .insertInto('collections')
+        .values({ name: collection, created_at: ts, calib_level: null, dataproduct_type: null })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .execute();
+      ensured.add(collection);
+    }
     const prior = await tx
       .selectFrom('files')
       .select(['id', 'status', 'current'])

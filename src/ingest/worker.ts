@@ -114,6 +114,13 @@ export class Worker {
 
   private async runIngests(jobs: Job[], opts: WorkerOptions): Promise<void> {
     const lake = this.lake;
+    // One settings lookup per collection per batch, not per file.
+    const settings = new Map<string, Promise<Awaited<ReturnType<Lake['collection']>>>>();
+    const settingsOf = (c: string) => {
+      let p = settings.get(c);
+      if (!p) settings.set(c, (p = lake.collection(c)));
+      return p;
+    };
     const targets = await Promise.all(
       jobs.map(async (job) => {
         const p = job.payload as IngestPayload;
@@ -125,7 +132,7 @@ export class Worker {
           key: p.key,
           collection,
           relKey,
-          settings: await lake.collection(collection),
+          settings: await settingsOf(collection),
           ...(p.force ? { force: true } : {}),
         };
       }),

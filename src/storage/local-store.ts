@@ -29,6 +29,8 @@ interface Sidecar {
  */
 export class LocalStore implements ObjectStore {
   readonly root: string;
+  /** Folders known to exist: each put would otherwise ask the file system two or three times. */
+  private readonly made = new Set<string>();
 
   constructor(root: string) {
     this.root = root;
@@ -51,7 +53,7 @@ export class LocalStore implements ObjectStore {
     body: Body,
   ): Promise<{ tmp: string; sha256: string; size: number; ino: number; mtimeMs: number }> {
     const tmpDir = join(this.root, INTERNAL, 'tmp');
-    await mkdir(tmpDir, { recursive: true });
+    await this.mkdirs(tmpDir);
     const tmp = join(tmpDir, randomUUID());
     const hash = createHash('sha256');
     let size = 0;
@@ -92,8 +94,14 @@ export class LocalStore implements ObjectStore {
       // Sidecar first, then the data: a crash (or a racing writer) between the two leaves a
       // sidecar whose inode is not the file's, which head() detects and rebuilds.
       await this.writeSidecar(k, side);
-      await mkdir(dirname(target), { recursive: true });
-      await rename(written.tmp, target);
+      await this.mkdirs(dirname(target));
+      await rename(written.tmp, target).catch(async (err: NodeJS.ErrnoException) => {
+        // The folder was pruned by a delete since we made it: make it again.
+        if (err.code !== 'ENOENT') throw err;
+        this.made.clear();
+        await this.mkdirs(dirname(target));
+        await rename(written.tmp, target);
+      });
       return this.metaOf(k, side);
     } catch (err) {
       throw asStorageError(err, key);
@@ -103,14 +111,25 @@ export class LocalStore implements ObjectStore {
   private async writeSidecar(key: string, side: Sidecar): Promise<void> {
     const p = this.sidecarPath(key);
     const tmp = join(this.root, INTERNAL, 'tmp', `${randomUUID()}.json`);
-    await mkdir(dirname(tmp), { recursive: true });
+    await this.mkdirs(dirname(tmp));
     // Not fsynced: a sidecar lost in a power cut is rebuilt from its file by head() (it records the
     // file's inode, mtime and size), so only the data itself needs to reach the disk first.
     const fh = await open(tmp, 'wx');
     await fh.writeFile(JSON.stringify(side));
     await fh.close();
-    await mkdir(dirname(p), { recursive: true });
-    await rename(tmp, p);
+    await this.mkdirs(dirname(p));
+    await rename(tmp, p).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      this.made.clear();
+      await this.mkdirs(dirname(p));
+      await rename(tmp, p);
+    });
+  }
+
+  private async mkdirs(dir: string): Promise<void> {
+    if (this.made.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.made.add(dir);
   }
 
   private metaOf(key: string, side: Sidecar): ObjectMeta {
@@ -201,6 +220,7 @@ export class LocalStore implements ObjectStore {
       throw asStorageError(err, key);
     }
     await unlink(this.sidecarPath(k)).catch(() => {});
+    this.made.clear();
     await this.pruneDirs(dirname(path), this.root);
     await this.pruneDirs(dirname(this.sidecarPath(k)), join(this.root, INTERNAL, 'meta'));
     return true;
