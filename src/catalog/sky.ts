@@ -119,7 +119,8 @@ function discTouches(poly: Prepared, p: Vec, r: number): boolean {
 export function parseRegion(text: string): Region | null {
   const words = text.trim().split(/\s+/);
   const shape = words.shift()?.toUpperCase();
-  if (words[0] && /^[A-Z]/i.test(words[0])) words.shift(); // frame
+  // Frame, reference position, flavour (STC-S: "Polygon ICRS TOPOCENTER SPHERICAL2 …"): words before the numbers.
+  while (words[0] && /^[A-Z]/i.test(words[0])) words.shift();
   const n = words.map(Number);
   if (n.some((x) => !Number.isFinite(x))) return null;
   if (shape === 'CIRCLE' && n.length === 3) return { type: 'circle', ra: n[0], dec: n[1], radius: n[2] };
@@ -171,23 +172,37 @@ function bounds(r: Region): { ra: number; dec: number; radius: number } {
 
 /** Cells at `order` touching the region, as sorted merged [first, last] ranges. */
 export function regionRanges(order: number, r: Region): [number, number][] {
-  const b = bounds(r);
-  const cone = coneCoverage(order, b.ra, b.dec, b.radius);
-  if (r.type === 'circle') return cone;
+  if (r.type === 'circle') return coneCoverage(order, r.ra, r.dec, r.radius);
   const p = prepare(r.vertices);
-  // cellRadius is in radians.
-  const R = cellRadius(order) / D2R;
-  const out: [number, number][] = [];
-  for (const [lo, hi] of cone) {
-    for (let c = lo; c <= hi; c++) {
-      const [ra, dec] = cellCentre(order, c);
-      if (!discTouches(p, vec(ra, dec), R)) continue;
-      const last = out[out.length - 1];
-      if (last && last[1] === c - 1) last[1] = c;
-      else out.push([c, c]);
+  // Descend the hierarchy: a cell whose bounding disc misses the polygon is dropped, one whose disc
+  // lies wholly inside is taken with all its descendants, and only the boundary is refined, so the
+  // cost follows the polygon's perimeter, not its area. (cellRadius is in radians.)
+  const ranges: [number, number][] = [];
+  const edgesOf = edges(p);
+  const visit = (depth: number, cell: number) => {
+    const [ra, dec] = cellCentre(depth, cell);
+    const c = vec(ra, dec);
+    const R = cellRadius(depth) / D2R;
+    const within = inside(p, c);
+    let near = Number.POSITIVE_INFINITY;
+    for (const [a, b] of edgesOf) near = Math.min(near, arcDistance(c, a, b));
+    if (!within && near > R) return;
+    const scale = 4 ** (order - depth);
+    if ((within && near > R) || depth === order) {
+      ranges.push([cell * scale, (cell + 1) * scale - 1]);
+      return;
     }
+    for (let k = 0; k < 4; k++) visit(depth + 1, cell * 4 + k);
+  };
+  for (let base = 0; base < 12; base++) visit(0, base);
+  ranges.sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const rg of ranges) {
+    const last = merged[merged.length - 1];
+    if (last && rg[0] <= last[1] + 1) last[1] = Math.max(last[1], rg[1]);
+    else merged.push([rg[0], rg[1]]);
   }
-  return out;
+  return merged;
 }
 
 /**
