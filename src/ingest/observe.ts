@@ -3,6 +3,7 @@ import { type Hdu, logicalHeader, logicalShape } from '../fits/hdu.ts';
 import type { Header } from '../fits/header.ts';
 import { isoToMjd } from '../fits/time.ts';
 import { DEFAULT_RELATED, frameType, type Grouping, relatedObsId } from './grouping.ts';
+import { passbandFor } from './filters.ts';
 import { type DerivedObservation, deriveObservation, parseAngle } from './observation.ts';
 import type { Extraction } from './read-object.ts';
 
@@ -111,7 +112,15 @@ export function draftObservation(
       if (v !== null && v !== undefined) (draft.columns as Record<string, unknown>)[k] = v;
     }
     const headers = [logicalHeader(hdu), ...(hdu === primary ? [] : [logicalHeader(primary)])];
+    const filterBefore = draft.columns.filter;
     applyMapping(draft.columns as Record<string, unknown>, settings.mapping, headers);
+    // A mapped filter names the passband, unless the mapping or a spectral axis already gave one.
+    const mapped = settings.mapping ?? {};
+    if (draft.columns.filter !== filterBefore && !mapped.em_min && !mapped.em_max && !draft.columns.em_xel) {
+      const band = passbandFor(draft.columns.filter ?? null);
+      draft.columns.em_min = band?.min ?? null;
+      draft.columns.em_max = band?.max ?? null;
+    }
     // DAY-OBS is often written 20220629: the catalog's night is always YYYY-MM-DD.
     const night = draft.columns.night;
     if (night && /^\d{8}$/.test(night))
