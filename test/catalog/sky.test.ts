@@ -331,7 +331,7 @@ test('intersects agrees with a dense sampling truth: circle/circle, circle/polyg
   const rand = rng(2);
   const tally = { yes: 0, no: 0, close: 0 };
   const kinds = new Map<string, number>();
-  for (let i = 0; i < 1500; i++) {
+  for (let i = 0; i < 1000; i++) {
     const place = places[i % 4];
     const [ra1, dec1] = randomCentre(rand, place);
     const s1 = randomSize(rand, 0.005, 8);
@@ -349,7 +349,7 @@ test('intersects agrees with a dense sampling truth: circle/circle, circle/polyg
     assert.equal(intersects(a, b), t === 'yes', msg);
     assert.equal(intersects(b, a), t === 'yes', `${msg} (swapped)`);
   }
-  assert.ok(tally.close < 0.05 * 1500, `too many undecidable cases: ${JSON.stringify(tally)}`);
+  assert.ok(tally.close < 0.05 * 1000, `too many undecidable cases: ${JSON.stringify(tally)}`);
   for (const kind of ['circle/circle', 'circle/polygon', 'polygon/polygon'])
     for (const t of ['yes', 'no'])
       assert.ok(

@@ -76,7 +76,10 @@ for (const engine of ENGINES) {
         // The dump arrives before the FITS: the observation is searchable already.
         assert.equal(o.status, 'placeholder');
         assert.equal(o.meta_rank, 2);
-        assert.ok(o.s_ra !== null && o.s_dec !== null && o.t_min !== null && o.filter, JSON.stringify(o, null, 1));
+        assert.ok(
+          o.s_ra !== null && o.s_dec !== null && o.t_min !== null && o.filter,
+          JSON.stringify(o, null, 1),
+        );
         assert.ok(o.s_region?.startsWith('POLYGON ICRS'));
       }
     }
@@ -247,9 +250,7 @@ for (const engine of ENGINES) {
     const picCount = files.filter((f) => f.role === 'preview' || f.role === 'thumbnail').length;
     assert.equal(previews.length, fitsCount * 2 + picCount);
     const one = previews.find((p) => p.key.endsWith('.fits.bz2.preview.jpg'))!;
-    const meta = await sharp(
-      await collect(await lake.zones.previews.get(one.key)),
-    ).metadata();
+    const meta = await sharp(await collect(await lake.zones.previews.get(one.key))).metadata();
     assert.equal(meta.format, 'jpeg');
     assert.equal(meta.width, 64);
     const jobs = await db.selectFrom('jobs').select(['kind', 'status']).execute();
