@@ -5,7 +5,7 @@ import { type Dialect, migrationProvider } from './migrations.ts';
 import type { Database } from './schema.ts';
 
 export type CatalogOptions =
-  | { kind: 'sqlite'; path: string }
+  | { kind: 'sqlite'; path: string; busyTimeoutMs?: number }
   | { kind: 'postgres'; host: string; port: number; database: string; user: string; password?: string };
 
 export interface Catalog {
@@ -30,7 +30,9 @@ export function openCatalog(opts: CatalogOptions): Catalog {
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
-    sqlite.pragma('busy_timeout = 5000');
+    // How long a writer waits (blocking) for another process's write lock before SQLITE_BUSY;
+    // callers retry BUSY asynchronously, so connections sharing one process can also make progress.
+    sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
     // Kysely prepares every query anew; preparing costs as much as running a small statement, so
     // keep the most recent statements (the ingest path repeats a few dozen shapes).
     const cache = new Map<string, BetterSqlite3.Statement>();

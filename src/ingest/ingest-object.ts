@@ -34,6 +34,7 @@ export type IngestOutcome =
 type Tx = Transaction<Database>;
 const now = () => new Date().toISOString();
 const isUnique = (err: unknown) => /unique|duplicate key/i.test((err as Error).message);
+const isBusy = (err: unknown) => /database is locked|SQLITE_BUSY/i.test((err as Error).message);
 
 /**
  * Ingests one stored object: reads it (by content), then in ONE transaction records the file
@@ -62,6 +63,11 @@ async function commitOne(cat: Catalog, p: PreparedIngest): Promise<IngestOutcome
       // Two deliveries raced (same bytes, or two files of one new observation): the other one
       // committed first, so running again sees its rows. Anything else is worth a later retry.
       if (isUnique(err) && attempt < 3) continue;
+      // Another writer holds SQLite's lock: wait without blocking (it may be in this process).
+      if (isBusy(err) && attempt < 20) {
+        await new Promise((r) => setTimeout(r, 10 + Math.random() * 20 * (attempt + 1)));
+        continue;
+      }
       if (err instanceof RetryableError) throw err;
       throw new RetryableError(`${p.key}: ${(err as Error).message}`);
     }

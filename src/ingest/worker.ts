@@ -78,9 +78,16 @@ export class Worker {
       let claimed: Job[] = [];
       if (running.size < concurrency) {
         // One claim serves a batch: ingests are read concurrently and committed together.
-        claimed = await claim(cat, this.owner, ['ingest'], BATCH, 5 * 60_000);
-        // Previews and crawls take longer each: claim a few, so other workers share them.
-        if (!claimed.length) claimed = await claim(cat, this.owner, ['preview', 'crawl'], 4, 5 * 60_000);
+        try {
+          claimed = await claim(cat, this.owner, ['ingest'], BATCH, 5 * 60_000);
+          // Previews and crawls take longer each: claim a few, so other workers share them.
+          if (!claimed.length) claimed = await claim(cat, this.owner, ['preview', 'crawl'], 4, 5 * 60_000);
+        } catch (err) {
+          // Another process holds SQLite's write lock for longer than the busy timeout: try again.
+          if (!/database is locked|SQLITE_BUSY/i.test((err as Error).message)) throw err;
+          await sleep(50 + Math.random() * 100, opts.signal);
+          continue;
+        }
       }
       if (claimed.length === 0) {
         if (running.size) {

@@ -11,12 +11,14 @@ const fresh = async (engine: 'sqlite' | 'postgres'): Promise<Catalog> => (await 
 const TABLES = [
   'artifacts',
   'collections',
+  'crawler_state',
   'events',
   'files',
   'hdus',
   'jobs',
   'keywords',
   'observation_cells',
+  'observation_links',
   'observations',
 ];
 const now = () => new Date().toISOString();
@@ -25,7 +27,7 @@ for (const kind of ENGINES) {
   test(`${kind}: migrations create every table once, and re-running them is a no-op`, async () => {
     const cat = await fresh(kind);
     try {
-      assert.deepEqual(await cat.migrate(), ['0001_initial']);
+      assert.deepEqual(await cat.migrate(), ['0001_initial', '0002_lake', '0003_cells_by_observation']);
       assert.deepEqual(await cat.migrate(), []);
       const tables = (await cat.db.introspection.getTables()).map((t) => t.name).sort();
       assert.deepEqual(tables, TABLES);

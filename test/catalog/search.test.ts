@@ -80,7 +80,16 @@ const sRegion = (r: Region) =>
     ? `CIRCLE ICRS ${norm360(r.ra)} ${r.dec} ${r.radius}`
     : `POLYGON ICRS ${r.vertices.map(([a, d]) => `${norm360(a)} ${d}`).join(' ')}`;
 
-const TARGETS = ['M31 field 3', 'NGC 1300', 'ngc_4993', 'Sgr A*', '50%_off', 'Orion Nebula', null];
+const TARGETS = [
+  'M31 field 3',
+  'NGC 1300',
+  'ngc_4993',
+  'Sgr A*',
+  '50%_off',
+  'Orion Nebula',
+  'Ωmega Cen',
+  null,
+];
 const INSTRUMENTS = ['WFC3', 'ACS', 'NIRCam', null];
 const FILTERS = ['g', 'r', 'F200W', null];
 const COLLECTIONS = ['hst', 'jwst', 'ztf'];
@@ -385,7 +394,7 @@ for (const engine of ENGINES) {
         queries.push({ region, limit: MAX_LIMIT });
         queries.push({ region, start: 58500, end: 60000, limit: MAX_LIMIT });
       }
-      for (const target of ['_', '%', '50%_', 'NGC', 'sgr a*', 'nebula', 'zzz'])
+      for (const target of ['_', '%', '50%_', 'NGC', 'sgr a*', 'nebula', 'zzz', 'ωMEGA', 'Ω'])
         queries.push({ target, limit: MAX_LIMIT }, { target, region: HARD[7], limit: MAX_LIMIT });
       queries.push({ start: 59000.25, limit: MAX_LIMIT }, { end: 59000.25, limit: MAX_LIMIT });
       queries.push(
@@ -423,6 +432,7 @@ for (const engine of ENGINES) {
         const n = brute(rows, q).length;
         if (q.region && n >= 10 && n <= 400) picked.push(q);
       }
+      assert.ok(picked.length >= 14, `only ${picked.length} queries to page through`);
       for (const q of picked) {
         const whole = await searchObservations(cat, { ...q, limit: MAX_LIMIT });
         assert.deepEqual(ids(whole.rows), ids(brute(rows, q)), show(q));

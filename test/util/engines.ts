@@ -32,7 +32,8 @@ export function useEngines(
   return async (engine) => {
     if (engine === 'sqlite') {
       const path = join(mkdtempSync(join(tmpdir(), 'fitslake-cat-')), 'catalog.sqlite');
-      const reopen = () => openCatalog({ kind: 'sqlite', path });
+      // Several connections in one process: a blocking wait for the lock would stall the holder too.
+      const reopen = () => openCatalog({ kind: 'sqlite', path, busyTimeoutMs: 50 });
       return { cat: reopen(), reopen };
     }
     const database = `cat_${process.pid}_${++n}`;
