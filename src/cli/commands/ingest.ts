@@ -207,7 +207,9 @@ export async function ingestCommand(sources: string[], opts: IngestOptions, io: 
       ids.push(...(await queueIngest(lake, batch)));
       batch = [];
     };
-    bar?.start(0, 0, { phase: 'copying' });
+    let phaseStart = Date.now();
+    const rate = (n: number) => ({ rate: Math.round(n / Math.max(0.001, (Date.now() - phaseStart) / 1000)) });
+    bar?.start(0, 0, { phase: 'copying', rate: 0 });
     for (const src of sources) {
       const stream = opts.s3Event
         ? copyS3Event(
@@ -221,7 +223,7 @@ export async function ingestCommand(sources: string[], opts: IngestOptions, io: 
         keys.push(a.key);
         batch.push(a.key);
         bar?.setTotal(keys.length);
-        bar?.update(keys.length, { phase: 'copying' });
+        bar?.update(keys.length, { phase: 'copying', ...rate(keys.length) });
         if (batch.length >= 500) await flush();
       }
     }
@@ -229,9 +231,10 @@ export async function ingestCommand(sources: string[], opts: IngestOptions, io: 
     if (ids.length && opts.wait !== false) {
       await withWorkers(lake, async (grow) => {
         grow(ids.length);
-        bar?.update(0, { phase: 'ingesting' });
+        phaseStart = Date.now();
+        bar?.update(0, { phase: 'ingesting', rate: 0 });
         await waitForJobs(lake, Math.min(...ids), Math.max(...ids), (n) => {
-          bar?.update(Math.min(n, keys.length), { phase: 'ingesting' });
+          bar?.update(Math.min(n, keys.length), { phase: 'ingesting', ...rate(n) });
         });
         // In-process workers also finish what ingest started (previews, the schema crawl), since
         // nothing else would run them.
@@ -244,7 +247,7 @@ export async function ingestCommand(sources: string[], opts: IngestOptions, io: 
       return EXIT.ok;
     }
     if (!ids.length) {
-      io.out('no files found\n');
+      io.out(opts.recursive ? 'no files found\n' : 'no files found (subfolders are read with --recursive)\n');
       return EXIT.ok;
     }
     const s = await summarize(lake, keys, since, Math.min(...ids), Math.max(...ids));
@@ -259,7 +262,7 @@ export async function ingestCommand(sources: string[], opts: IngestOptions, io: 
 function progressBar(): SingleBar | undefined {
   if (!process.stderr.isTTY) return undefined;
   return new SingleBar({
-    format: '{phase} [{bar}] {value}/{total} files | {percentage}% | ETA {eta_formatted}',
+    format: '{phase} [{bar}] {value}/{total} files | {rate} files/s | {percentage}% | ETA {eta_formatted}',
     stream: process.stderr,
     hideCursor: true,
     etaBuffer: 200,
