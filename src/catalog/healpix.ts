@@ -162,6 +162,11 @@ export function coneCoverage(
     for (let k = 0; k < 4; k++) visit(depth + 1, cell * 4 + k);
   };
   for (let base = 0; base < 12; base++) visit(0, base);
+  return mergeRanges(ranges);
+}
+
+/** Sorts [first, last] cell ranges and merges the overlapping and adjacent ones. */
+export function mergeRanges(ranges: [number, number][]): [number, number][] {
   ranges.sort((a, b) => a[0] - b[0]);
   const merged: [number, number][] = [];
   for (const rg of ranges) {

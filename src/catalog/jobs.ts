@@ -29,24 +29,8 @@ export async function enqueue(
   payload: unknown,
   opts: EnqueueOptions = {},
 ): Promise<number> {
-  const now = iso(new Date());
-  const row = await cat.db
-    .insertInto('jobs')
-    .values({
-      kind,
-      payload: JSON.stringify(payload),
-      status: 'queued',
-      max_attempts: opts.maxAttempts ?? 5,
-      run_after: iso(opts.runAfter ?? new Date()),
-      lease_owner: null,
-      lease_until: null,
-      error: null,
-      created_at: now,
-      updated_at: now,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return Number(row.id);
+  const [id] = await enqueueMany(cat, kind, [payload], opts);
+  return id;
 }
 
 /** Enqueues many jobs of one kind in one statement per 500 (a bulk ingest queues thousands). */

@@ -1,4 +1,4 @@
-import { cellCenter as cellCentre, cellRadius, coneCoverage, lonLatToCell } from './healpix.ts';
+import { cellCenter as cellCentre, cellRadius, coneCoverage, lonLatToCell, mergeRanges } from './healpix.ts';
 
 /**
  * Sky regions for the catalog's spatial index and the exact test after it. Polygons have
@@ -195,14 +195,7 @@ export function regionRanges(order: number, r: Region): [number, number][] {
     for (let k = 0; k < 4; k++) visit(depth + 1, cell * 4 + k);
   };
   for (let base = 0; base < 12; base++) visit(0, base);
-  ranges.sort((a, b) => a[0] - b[0]);
-  const merged: [number, number][] = [];
-  for (const rg of ranges) {
-    const last = merged[merged.length - 1];
-    if (last && rg[0] <= last[1] + 1) last[1] = Math.max(last[1], rg[1]);
-    else merged.push([rg[0], rg[1]]);
-  }
-  return merged;
+  return mergeRanges(ranges);
 }
 
 /**

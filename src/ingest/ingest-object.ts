@@ -122,15 +122,24 @@ export async function prepareIngest(t: IngestTarget): Promise<IngestOutcome | Pr
   if (!meta) throw new StorageError('not-found', 'no such object', key);
   const object = meta;
   const sha256 = object.sha256 ?? object.etag;
-  const existing = await cat.db
-    .selectFrom('files')
-    .select(['id', 'status', 'current'])
-    .where('zone', '=', zone)
-    .where('key', '=', key)
-    .where('sha256', '=', sha256)
-    .executeTakeFirst();
-  if (existing && existing.status !== 'pending' && existing.current && !t.force)
-    return { status: 'unchanged', fileId: Number(existing.id) };
+  // Checked before reading (so an unchanged object costs one query), and again inside the
+  // transaction (another worker may have recorded it meanwhile).
+  const catalogued = async (db: Catalog['db'] | Tx): Promise<IngestOutcome | undefined> => {
+    const row = await db
+      .selectFrom('files')
+      .select(['id', 'status', 'current'])
+      .where('zone', '=', zone)
+      .where('key', '=', key)
+      .where('sha256', '=', sha256)
+      .executeTakeFirst();
+    if (row && row.status !== 'pending' && row.current && !t.force)
+      return { status: 'unchanged', fileId: Number(row.id) };
+    prior = row;
+    return undefined;
+  };
+  let prior: { id: number; status: string; current: number } | undefined;
+  const unchanged = await catalogued(cat.db);
+  if (unchanged) return unchanged;
 
   const ex = await readObject(store, key);
   const relKey = t.relKey ?? key;
@@ -152,15 +161,8 @@ export async function prepareIngest(t: IngestTarget): Promise<IngestOutcome | Pr
         .execute();
       ensured.add(collection);
     }
-    const prior = await tx
-      .selectFrom('files')
-      .select(['id', 'status', 'current'])
-      .where('zone', '=', zone)
-      .where('key', '=', key)
-      .where('sha256', '=', sha256)
-      .executeTakeFirst();
-    if (prior && prior.status !== 'pending' && prior.current && !t.force)
-      return { status: 'unchanged', fileId: Number(prior.id) };
+    const unchangedNow = await catalogued(tx);
+    if (unchangedNow) return unchangedNow;
     // This version becomes the current one of its key; older versions stay, no longer current.
     await tx
       .updateTable('files')

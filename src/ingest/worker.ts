@@ -13,7 +13,7 @@ import {
 import type { Lake } from '../lake/lake.ts';
 import { StorageError } from '../storage/errors.ts';
 import { crawl } from './crawler.ts';
-import { type IngestOutcome, ingestBatch, ingestObject } from './ingest-object.ts';
+import { type IngestOutcome, ingestBatch } from './ingest-object.ts';
 import { makePreviews } from './previews.ts';
 
 /** Job kinds the lake's workers run. */
@@ -202,26 +202,7 @@ export class Worker {
 
   private async execute(job: Job): Promise<unknown> {
     const lake = this.lake;
-    if (job.kind === 'ingest') {
-      const p = job.payload as IngestPayload;
-      const { collection, relKey } = splitKey(p.key, lake.loaded.config.ingest.defaultCollection);
-      const outcome = await ingestObject({
-        store: lake.zones.raw,
-        catalog: lake.catalog,
-        zone: 'raw',
-        key: p.key,
-        collection,
-        relKey,
-        settings: await lake.collection(collection),
-        ...(p.force ? { force: true } : {}),
-      });
-      if (outcome.status === 'ingested') {
-        this.crawlPending.add(collection);
-        if (lake.loaded.config.ingest.previews && (outcome.kind === 'fits' || outcome.kind === 'image'))
-          await enqueue(lake.catalog, 'preview', { fileId: outcome.fileId }, { maxAttempts: 3 });
-      }
-      return outcome;
-    }
+    // Ingest jobs never come here: runClaimed batches them through runIngests.
     if (job.kind === 'preview') return makePreviews(lake, (job.payload as { fileId: number }).fileId);
     if (job.kind === 'crawl') return crawl(lake.catalog, (job.payload as { collection: string }).collection);
     throw new StorageError('invalid-key', `unknown job kind ${job.kind}`);
