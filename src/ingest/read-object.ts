@@ -39,6 +39,8 @@ export class RetryableError extends Error {
 
 export const FITS_NAME = /\.(fits?|fts|fz)(\.(gz|bz2))?$/i;
 const IMAGE_LIMIT = 64 << 20;
+/** Largest FITS whose checksums ingest verifies (bytes). */
+export const VERIFY_LIMIT = 512 << 20;
 const SKIP = new Set(['', 'COMMENT', 'HISTORY', 'CONTINUE', 'END']);
 
 const jsonValue = (v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
@@ -110,9 +112,11 @@ export async function readObject(store: ObjectStore, key: string): Promise<Extra
             ...none,
             error: `${key}: truncated: the file ends after the header of HDU ${fits.hdus.length - 1}, its data is missing`,
           };
-        const random = what === 'fits' && !fits.headerOnly;
+        // Verifying CHECKSUM/DATASUM reads every data byte: worth it for ordinary files, not for a
+        // 44 GB cube whose ingest should read its headers only (its status stays null: unverified).
+        const verify = what === 'fits' && !fits.headerOnly && (await fitsSource.size()) <= VERIFY_LIMIT;
         const sums = new Map<Hdu, { checksum: string; datasum: string }>();
-        if (random) {
+        if (verify) {
           for (const h of fits.hdus) {
             const s = await verifyChecksums(fitsSource, h).catch(() => undefined);
             if (s) sums.set(h, s);
