@@ -6,6 +6,7 @@ import type { CollectionSettings } from '../config/config.ts';
 import { mjdToIso } from '../fits/time.ts';
 import { StorageError } from '../storage/errors.ts';
 import type { ObjectMeta, ObjectStore } from '../storage/object-store.ts';
+import { placeholders, rawQuery } from '../catalog/raw.ts';
 import { groupOf } from './grouping.ts';
 import { draftObservation, type ObservationDraft } from './observe.ts';
 import { pathFields } from './paths.ts';
@@ -125,13 +126,12 @@ export async function prepareIngest(t: IngestTarget): Promise<IngestOutcome | Pr
   // Checked before reading (so an unchanged object costs one query), and again inside the
   // transaction (another worker may have recorded it meanwhile).
   const catalogued = async (db: Catalog['db'] | Tx): Promise<IngestOutcome | undefined> => {
-    const row = await db
-      .selectFrom('files')
-      .select(['id', 'status', 'current'])
-      .where('zone', '=', zone)
-      .where('key', '=', key)
-      .where('sha256', '=', sha256)
-      .executeTakeFirst();
+    const [row] = await rawQuery<{ id: number; status: string; current: number }>(
+      db,
+      cat.dialect,
+      'SELECT id, status, current FROM files WHERE zone = ? AND key = ? AND sha256 = ?',
+      [zone, key, sha256],
+    );
     if (row && row.status !== 'pending' && row.current && !t.force)
       return { status: 'unchanged', fileId: Number(row.id) };
     prior = row;
@@ -147,6 +147,11 @@ export async function prepareIngest(t: IngestTarget): Promise<IngestOutcome | Pr
   const fields = pathFields(relKey, settings.pathTemplate);
   // A failed file is kept and reported but describes nothing; a plain file belongs to no observation.
   const draft = ex.kind === 'plain' || ex.error ? null : draftObservation(ex, group, settings);
+  // The sky cells of its footprint (or position), computed here, outside the write transaction.
+  const region = typeof draft?.columns.s_region === 'string' ? parseRegion(draft.columns.s_region) : null;
+  const cells = draft
+    ? observationCells(region, draft.columns.s_ra ?? null, draft.columns.s_dec ?? null)
+    : [];
 
   return { key, record };
 
@@ -164,13 +169,12 @@ export async function prepareIngest(t: IngestTarget): Promise<IngestOutcome | Pr
     const unchangedNow = await catalogued(tx);
     if (unchangedNow) return unchangedNow;
     // This version becomes the current one of its key; older versions stay, no longer current.
-    await tx
-      .updateTable('files')
-      .set({ current: 0, updated_at: ts })
-      .where('zone', '=', zone)
-      .where('key', '=', key)
-      .where('current', '=', 1)
-      .execute();
+    await rawQuery(
+      tx,
+      cat.dialect,
+      'UPDATE files SET current = 0, updated_at = ? WHERE zone = ? AND key = ? AND current = 1',
+      [ts, zone, key],
+    );
     const row = {
       status,
       error: ex.error,
@@ -188,57 +192,73 @@ export async function prepareIngest(t: IngestTarget): Promise<IngestOutcome | Pr
       await tx.deleteFrom('hdus').where('file_id', '=', fileId).execute();
       await tx.deleteFrom('artifacts').where('file_id', '=', fileId).execute();
     } else {
-      const inserted = await tx
-        .insertInto('files')
-        .values({
-          ...row,
+      const [inserted] = await rawQuery<{ id: number }>(
+        tx,
+        cat.dialect,
+        `INSERT INTO files (zone, key, sha256, size, etag, content_type, status, error, kind, info, path_fields,
+           collection, current, created_at, updated_at) VALUES ${placeholders(1, 15)} RETURNING id`,
+        [
           zone,
           key,
           sha256,
-          size: object.size,
-          etag: object.etag,
-          content_type: object.contentType ?? null,
-          created_at: ts,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
+          object.size,
+          object.etag,
+          object.contentType ?? null,
+          row.status,
+          row.error,
+          row.kind,
+          row.info,
+          row.path_fields,
+          collection,
+          1,
+          ts,
+          ts,
+        ],
+      );
       fileId = Number(inserted.id);
     }
     if (ex.rows.length)
-      await tx
-        .insertInto('hdus')
-        .values(ex.rows.map((h) => ({ ...h, file_id: fileId })))
-        .execute();
+      await rawQuery(
+        tx,
+        cat.dialect,
+        `INSERT INTO hdus (file_id, idx, kind, header_offset, data_offset, data_span, shape, checksum, datasum,
+           cards, keyvalues) VALUES ${placeholders(ex.rows.length, 11)}`,
+        ex.rows.flatMap((h) => [
+          fileId,
+          h.idx,
+          h.kind,
+          h.header_offset,
+          h.data_offset,
+          h.data_span,
+          h.shape,
+          h.checksum,
+          h.datasum,
+          h.cards,
+          h.keyvalues,
+        ]),
+      );
     // The older versions of this key leave the observation; the new one takes their place.
-    await tx
-      .deleteFrom('artifacts')
-      .where('file_id', 'in', (eb) =>
-        eb
-          .selectFrom('files')
-          .select('id')
-          .where('zone', '=', zone)
-          .where('key', '=', key)
-          .where('current', '=', 0),
-      )
-      .execute();
+    await rawQuery(
+      tx,
+      cat.dialect,
+      'DELETE FROM artifacts WHERE file_id IN (SELECT id FROM files WHERE zone = ? AND key = ? AND current = 0)',
+      [zone, key],
+    );
     let observationId: number | null = null;
     if (draft) observationId = await mergeObservation(tx, draft, fileId, ex, ts);
-    await tx
-      .insertInto('events')
-      .values({
-        kind: ex.error ? 'ingest.failed' : 'file.ingested',
-        payload: JSON.stringify({
-          zone,
-          key,
-          collection,
-          fileId,
-          kind: ex.kind,
-          observationId,
-          ...(ex.error ? { error: ex.error } : {}),
-        }),
-        created_at: ts,
-      })
-      .execute();
+    await rawQuery(tx, cat.dialect, 'INSERT INTO events (kind, payload, created_at) VALUES (?, ?, ?)', [
+      ex.error ? 'ingest.failed' : 'file.ingested',
+      JSON.stringify({
+        zone,
+        key,
+        collection,
+        fileId,
+        kind: ex.kind,
+        observationId,
+        ...(ex.error ? { error: ex.error } : {}),
+      }),
+      ts,
+    ]);
     return ex.error
       ? { status: 'failed', fileId, kind: ex.kind, error: ex.error }
       : { status: 'ingested', fileId, kind: ex.kind, observationId, hdus: ex.rows.length };
@@ -251,13 +271,14 @@ export async function prepareIngest(t: IngestTarget): Promise<IngestOutcome | Pr
     ex: Extraction,
     ts: string,
   ): Promise<number> {
-    let q = tx
-      .selectFrom('observations')
-      .select(['id', 'products', 'meta_rank', 'status'])
-      .where('obs_collection', '=', collection)
-      .where('obs_id', '=', d.obsId);
-    if (cat.dialect === 'postgres') q = q.forUpdate();
-    const obs = await q.executeTakeFirst();
+    const [obs] = await rawQuery<{ id: number; products: string; meta_rank: number; status: string }>(
+      tx,
+      cat.dialect,
+      `SELECT id, products, meta_rank, status FROM observations WHERE obs_collection = ? AND obs_id = ?${
+        cat.dialect === 'postgres' ? ' FOR UPDATE' : ''
+      }`,
+      [collection, d.obsId],
+    );
     const products = obs ? (JSON.parse(obs.products) as Record<string, string>) : {};
     if (!ex.error) products[d.role] = key;
     const complete = 'science' in products || 'small' in products;
@@ -314,43 +335,40 @@ export async function prepareIngest(t: IngestTarget): Promise<IngestOutcome | Pr
         .executeTakeFirstOrThrow();
       id = Number(r.id);
     }
-    await tx
-      .insertInto('artifacts')
-      .values({ observation_id: id, file_id: fileId, role: d.role })
-      .onConflict((oc) => oc.columns(['observation_id', 'file_id']).doUpdateSet({ role: d.role }))
-      .execute();
-    if ('s_region' in cols || 's_ra' in cols || !obs) {
-      const region = typeof cols.s_region === 'string' ? parseRegion(cols.s_region) : null;
-      const ra = (cols.s_ra as number | undefined) ?? null;
-      const dec = (cols.s_dec as number | undefined) ?? null;
-      if (region || (ra !== null && dec !== null)) {
-        await tx.deleteFrom('observation_cells').where('observation_id', '=', id).execute();
-        const cells = observationCells(region, ra, dec);
-        for (let i = 0; i < cells.length; i += 500)
-          await tx
-            .insertInto('observation_cells')
-            .values(cells.slice(i, i + 500).map((cell) => ({ observation_id: id, cell })))
-            .execute();
+    await rawQuery(
+      tx,
+      cat.dialect,
+      `INSERT INTO artifacts (observation_id, file_id, role) VALUES (?, ?, ?)
+         ON CONFLICT (observation_id, file_id) DO UPDATE SET role = excluded.role`,
+      [id, fileId, d.role],
+    );
+    if (('s_region' in cols || 's_ra' in cols || !obs) && cells.length) {
+      await rawQuery(tx, cat.dialect, 'DELETE FROM observation_cells WHERE observation_id = ?', [id]);
+      for (let i = 0; i < cells.length; i += 500) {
+        const part = cells.slice(i, i + 500);
+        await rawQuery(
+          tx,
+          cat.dialect,
+          `INSERT INTO observation_cells (observation_id, cell) VALUES ${placeholders(part.length, 2)}`,
+          part.flatMap((cell) => [id, cell]),
+        );
       }
     }
     for (const link of d.links) {
-      await tx
-        .insertInto('observation_links')
-        .values({ observation_id: id, relation: link.relation, target_obs_id: link.target })
-        .onConflict((oc) =>
-          oc.columns(['observation_id', 'relation']).doUpdateSet({ target_obs_id: link.target }),
-        )
-        .execute();
+      await rawQuery(
+        tx,
+        cat.dialect,
+        `INSERT INTO observation_links (observation_id, relation, target_obs_id) VALUES (?, ?, ?)
+           ON CONFLICT (observation_id, relation) DO UPDATE SET target_obs_id = excluded.target_obs_id`,
+        [id, link.relation, link.target],
+      );
     }
     if (!obs || (complete && obs.status !== 'complete')) {
-      await tx
-        .insertInto('events')
-        .values({
-          kind: obs ? 'observation.completed' : 'observation.created',
-          payload: JSON.stringify({ collection, obsId: d.obsId, observationId: id, status: base.status }),
-          created_at: ts,
-        })
-        .execute();
+      await rawQuery(tx, cat.dialect, 'INSERT INTO events (kind, payload, created_at) VALUES (?, ?, ?)', [
+        obs ? 'observation.completed' : 'observation.created',
+        JSON.stringify({ collection, obsId: d.obsId, observationId: id, status: base.status }),
+        ts,
+      ]);
     }
     return id;
   }
