@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../config/config.ts';
 import { initLake } from '../config/init.ts';
 import { demoCommand } from './commands/demo.ts';
@@ -138,6 +138,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--concurrency <n>', 'jobs at once (default: workers.concurrency)')
     .option('--until-idle', 'exit when no job is left')
     .option('--no-reconcile', 'skip the start-up check that queues stored objects missing from the catalog')
+    .addOption(new Option('--with-parent', 'stop when the parent process exits').hideHelp())
     .action(async (opts) => setExit(await workerCommand(opts, io)));
 
   program

@@ -76,8 +76,8 @@ export const ConfigSchema = z.object({
       concurrency: z.number().int().min(1).max(256).default(2),
       /**
        * Worker processes a command may add for a large batch (in-process mode). Default: one per
-       * CPU beyond the first (up to 3) with PostgreSQL, none with SQLite (one writer at a time). They
-       * start only once a batch is big enough to repay their start.
+       * CPU beyond the first, up to 3. They start only once a batch is big enough to repay their
+       * start, and stop with the command (or when it dies).
        */
       extraProcesses: z.number().int().min(0).max(64).optional(),
     })

@@ -95,6 +95,21 @@ test('SIGKILL at random moments during a 1,000-file ingest, then restart: catalo
   assert.equal(Number(m[1]) + Number(m[2]), N, final.out);
   assert.equal(Number(m[3]), 0);
 
+  // Helper worker processes of killed runs stop by themselves once their parent is gone.
+  const stray = async () => {
+    const { readdirSync, readFileSync: read } = await import('node:fs');
+    return readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return read(`/proc/${p}/cmdline`, 'utf8').includes(lake);
+        } catch {
+          return false;
+        }
+      });
+  };
+  for (let i = 0; i < 40 && (await stray()).length; i++) await new Promise((r) => setTimeout(r, 250));
+  assert.deepEqual(await stray(), [], 'no worker process outlives its command');
   const l = await openLake(lake);
   try {
     const db = l.catalog.db;

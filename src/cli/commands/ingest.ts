@@ -57,11 +57,9 @@ export async function withWorkers<T>(
   const worker = new Worker(lake);
   const running = worker.run({ signal: stop.signal, pollMs: 100 });
   const children: ChildProcess[] = [];
-  // SQLite has one writer: extra processes mostly wait on its lock (measured slower), so they are
-  // added by default only for PostgreSQL.
-  const wanted =
-    lake.loaded.config.workers.extraProcesses ??
-    (lake.catalog.dialect === 'postgres' ? Math.min(3, availableParallelism() - 1) : 0);
+  // Reading a file is most of the work and runs in parallel; writing is short (also with SQLite's
+  // single writer: 10,000 files took 30.6 s with one extra process, 40.0 s without).
+  const wanted = lake.loaded.config.workers.extraProcesses ?? Math.min(3, availableParallelism() - 1);
   const grow = (queued: number) => {
     if (children.length || wanted <= 0 || queued < EXTRA_PROCESS_THRESHOLD) return;
     const ts = import.meta.url.endsWith('.ts');

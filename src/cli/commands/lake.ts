@@ -255,7 +255,13 @@ export function human(bytes: number): string {
 
 /** `fitslake worker`: runs jobs until SIGINT/SIGTERM (then finishes what it holds). */
 export function workerCommand(
-  opts: { lake?: string; concurrency?: string; untilIdle?: boolean; reconcile?: boolean },
+  opts: {
+    lake?: string;
+    concurrency?: string;
+    untilIdle?: boolean;
+    reconcile?: boolean;
+    withParent?: boolean;
+  },
   io: Output,
 ): Promise<number> {
   return withLake(opts.lake, async (lake) => {
@@ -263,6 +269,13 @@ export function workerCommand(
     const onSignal = () => stop.abort();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    // A helper process of a command: stop when that command is gone (even killed with SIGKILL).
+    const parent = process.ppid;
+    const watch = opts.withParent
+      ? setInterval(() => {
+          if (process.ppid !== parent) stop.abort();
+        }, 250)
+      : undefined;
     const worker = new Worker(lake);
     io.err(`worker ${worker.owner} started\n`);
     if (opts.reconcile !== false) await reconcile(lake);
@@ -273,6 +286,7 @@ export function workerCommand(
       ...(opts.concurrency ? { concurrency: Number(opts.concurrency) } : {}),
       onResult: () => n++,
     });
+    if (watch) clearInterval(watch);
     io.err(`worker ${worker.owner} stopped after ${n} job(s)\n`);
     return EXIT.ok;
   });
