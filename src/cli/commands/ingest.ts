@@ -68,6 +68,8 @@ export async function withWorkers<T>(
       ...(ts ? ['--import', import.meta.resolve('tsx')] : []),
       entry,
       'worker',
+      '--no-reconcile',
+      '--with-parent',
       '--lake',
       lake.dir,
     ];
