@@ -71,13 +71,26 @@ interface Prepared {
   centre: Vec;
   /** Largest distance from the centre to a vertex (degrees). */
   radius: number;
+  /** Tangent-plane basis at the centre and the vertices projected on it (for inside()). */
+  east: Vec;
+  north: Vec;
+  pts: [number, number][];
 }
 
 function prepare(vertices: [number, number][]): Prepared {
   const v = vertices.map(([ra, dec]) => vec(ra, dec));
   const sum = v.reduce<Vec>((s, x) => [s[0] + x[0], s[1] + x[1], s[2] + x[2]], [0, 0, 0]);
   const centre = norm(sum);
-  return { v, centre, radius: Math.max(...v.map((x) => angle(centre, x))) };
+  const east = norm(Math.abs(centre[2]) < 0.99 ? cross([0, 0, 1], centre) : cross([0, 1, 0], centre));
+  const north = cross(centre, east);
+  const radius = Math.max(...v.map((x) => angle(centre, x)));
+  return { v, centre, radius, east, north, pts: v.map((x) => project({ centre, east, north }, x)) };
+}
+
+/** Gnomonic projection about the polygon's centre. */
+function project(poly: { centre: Vec; east: Vec; north: Vec }, x: Vec): [number, number] {
+  const k = dot(x, poly.centre);
+  return [dot(x, poly.east) / k, dot(x, poly.north) / k];
 }
 
 /**
@@ -86,16 +99,8 @@ function prepare(vertices: [number, number][]): Prepared {
  */
 function inside(poly: Prepared, p: Vec): boolean {
   if (dot(p, poly.centre) <= 0) return false;
-  const c = poly.centre;
-  // A tangent-plane basis at the centre.
-  const east = norm(Math.abs(c[2]) < 0.99 ? cross([0, 0, 1], c) : cross([0, 1, 0], c));
-  const north = cross(c, east);
-  const proj = (x: Vec): [number, number] => {
-    const k = dot(x, c);
-    return [dot(x, east) / k, dot(x, north) / k];
-  };
-  const [px, py] = proj(p);
-  const pts = poly.v.map(proj);
+  const [px, py] = project(poly, p);
+  const pts = poly.pts;
   let odd = false;
   for (let i = 0, j = pts.length - 1; i < pts.length; j = i++) {
     const [xi, yi] = pts[i];
@@ -174,6 +179,14 @@ function bounds(r: Region): { ra: number; dec: number; radius: number } {
 export function regionRanges(order: number, r: Region): [number, number][] {
   if (r.type === 'circle') return coneCoverage(order, r.ra, r.dec, r.radius);
   const p = prepare(r.vertices);
+  // A polygon within a couple of cells (a typical footprint at the storage order): its bounding
+  // cone costs a fraction of the exact descent and adds at most a few cells, which the exact test
+  // after the lookup removes.
+  if (p.radius <= (2 * cellRadius(order)) / D2R) {
+    const [x, y, z] = p.centre;
+    const ra = (((Math.atan2(y, x) / D2R) % 360) + 360) % 360;
+    return coneCoverage(order, ra, Math.asin(Math.max(-1, Math.min(1, z))) / D2R, p.radius);
+  }
   // Descend the hierarchy: a cell whose bounding disc misses the polygon is dropped, one whose disc
   // lies wholly inside is taken with all its descendants, and only the boundary is refined, so the
   // cost follows the polygon's perimeter, not its area. (cellRadius is in radians.)
