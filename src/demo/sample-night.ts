@@ -44,7 +44,8 @@ const TARGETS: [string, number, number][] = [
   ['RA0 field', 359.98, 5.0],
 ];
 
-function rng(seed: number): () => number {
+/** mulberry32: a small seeded generator (also what the tests use for repeatable random cases). */
+export function seededRandom(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -111,7 +112,7 @@ function dump(header: Uint8Array): string {
 
 /** Writes the night under `dir` and lists what it wrote. */
 export async function writeSampleNight(dir: string, opts: NightOptions = {}): Promise<NightFile[]> {
-  const rand = rng(opts.seed ?? 42);
+  const rand = seededRandom(opts.seed ?? 42);
   const size = opts.size ?? 256;
   const night = opts.night ?? '2022-06-29';
   const ymd = night.replace(/-/g, '');

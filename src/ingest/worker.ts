@@ -16,8 +16,6 @@ import { crawl } from './crawler.ts';
 import { type IngestOutcome, ingestBatch } from './ingest-object.ts';
 import { makePreviews } from './previews.ts';
 
-/** Job kinds the lake's workers run. */
-export const JOB_KINDS = ['ingest', 'preview', 'crawl'] as const;
 /** Jobs per claim: ingests of one claim share a transaction. */
 const BATCH = 64;
 

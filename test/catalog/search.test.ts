@@ -22,22 +22,13 @@ import {
   type Region,
   separation,
 } from '../../src/catalog/sky.ts';
+import { seededRandom } from '../../src/demo/sample-night.ts';
 import { ENGINES, useEngines } from '../util/engines.ts';
 
 const engines = useEngines(55437);
 const D2R = Math.PI / 180;
 
-/** mulberry32: a small seeded generator. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const norm360 = (ra: number) => ((ra % 360) + 360) % 360;
 

@@ -16,23 +16,14 @@ import {
   STORE_ORDER,
   separation,
 } from '../../src/catalog/sky.ts';
+import { seededRandom } from '../../src/demo/sample-night.ts';
 
 // ---------------------------------------------------------------- independent geometry helpers
 
 type V = [number, number, number];
 const D2R = Math.PI / 180;
 
-/** mulberry32: a small seeded generator. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const toV = (ra: number, dec: number): V => {
   const a = ra * D2R;
