@@ -223,6 +223,34 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0004_accounts': {
+      // Who may see what: users with roles and groups, API tokens (only their SHA-256 is kept), and
+      // an index for the embargo test that every read path applies.
+      async up(db: Db) {
+        await db.schema
+          .createTable('users')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('roles', 'text', (c) => c.notNull())
+          .addColumn('groups', 'text', (c) => c.notNull().defaultTo('[]'))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await id(db.schema.createTable('tokens'))
+          .addColumn('user_name', 'text', (c) => c.notNull().references('users.name').onDelete('cascade'))
+          .addColumn('label', 'text')
+          .addColumn('hash', 'text', (c) => c.notNull().unique())
+          .addColumn('prefix', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text')
+          .addColumn('revoked_at', 'text')
+          .addColumn('last_used_at', 'text')
+          .execute();
+        await db.schema
+          .createIndex('observations_collection_public')
+          .on('observations')
+          .columns(['obs_collection', 'public_date'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -170,6 +170,26 @@ export interface EventTable {
   created_at: string;
 }
 
+export interface UserTable {
+  name: string;
+  roles: string; // JSON array of reader | uploader | curator | admin
+  groups: string; // JSON array
+  created_at: string;
+}
+
+/** An API token: only its SHA-256 is stored; `prefix` (its first characters) identifies it to people. */
+export interface TokenTable {
+  id: Generated<number>;
+  user_name: string;
+  label: string | null;
+  hash: string;
+  prefix: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
 export interface Database {
   collections: CollectionTable;
   files: FileTable;
@@ -182,4 +202,6 @@ export interface Database {
   events: EventTable;
   observation_links: ObservationLinkTable;
   crawler_state: CrawlerStateTable;
+  users: UserTable;
+  tokens: TokenTable;
 }

@@ -20,6 +20,11 @@ const zones = z.object({
 export const CollectionSettingsSchema = z
   .object({
     visibility: z.enum(['public', 'private', 'shared']).optional(),
+    /** Groups that see a shared collection (and a private one's embargoed data, with its owner). */
+    groups: z.array(z.string()).optional(),
+    /** Owner and group given to its observations (who sees them before their public date). */
+    owner: z.string().optional(),
+    group: z.string().optional(),
     calibLevel: z.number().int().min(-1).max(4).optional(),
     dataproductType: z.string().optional(),
     proprietaryDays: z.number().min(0).optional(),

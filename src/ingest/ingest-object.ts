@@ -329,6 +329,10 @@ export async function prepareIngest(t: IngestTarget): Promise<IngestOutcome | Pr
           obs_collection: collection,
           obs_id: d.obsId,
           obs_publisher_did: `ivo://fitslake/${encodeURIComponent(collection)}?${encodeURIComponent(d.obsId)}`,
+          // Who sees it before its public date: the uploader (an API upload records it on the
+          // object), else the collection's owner and group.
+          owner: object.metadata.owner ?? settings.owner ?? null,
+          group_name: settings.group ?? null,
           created_at: ts,
         } as never)
         .returning('id')
