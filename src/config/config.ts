@@ -107,6 +107,15 @@ export const ConfigSchema = z.object({
     .object({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8080),
+      /** Requests per minute per client address (0: no limit). */
+      rateLimit: z.number().int().min(0).default(6000),
+      /** Largest upload in bytes (0: no limit; uploads stream to storage, never into memory). */
+      maxUploadBytes: z.number().int().min(0).default(0),
+      /** How long events (the live stream's history and the recent-uploads log) are kept, in hours. */
+      eventTtlHours: z.number().min(0.001).default(72),
+      /** Longest a user's SQL query may run, and most rows it returns. */
+      sqlTimeoutMs: z.number().int().min(1).default(30_000),
+      sqlMaxRows: z.number().int().min(1).default(100_000),
     })
     .prefault({}),
 });

@@ -44,6 +44,11 @@ workers:
 server:
   host: 127.0.0.1      # loopback by default; another interface needs accounts configured
   port: 8080
+  rateLimit: 6000      # requests per minute per client address (0: no limit)
+  maxUploadBytes: 0    # largest upload (0: no limit; uploads stream, never held in memory)
+  eventTtlHours: 72    # how long the live event history and recent-uploads log are kept
+  sqlTimeoutMs: 30000  # user SQL: longest run time
+  sqlMaxRows: 100000   # user SQL: most rows returned
 `;
 
 /** Creates a lake folder with a commented config (refuses to overwrite one unless forced). */
