@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../config/config.ts';
 import { initLake } from '../config/init.ts';
+import { tokenCommand, userCommand } from './commands/accounts.ts';
 import { demoCommand } from './commands/demo.ts';
 import { headerCommand } from './commands/header.ts';
 import { ingestCommand } from './commands/ingest.ts';
@@ -15,6 +16,7 @@ import {
   workerCommand,
 } from './commands/lake.ts';
 import { infoCommand } from './commands/info.ts';
+import { serveCommand } from './commands/serve.ts';
 import { type Output, processOutput } from './output.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -172,6 +174,42 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--related <KEYWORD=relation>', 'link to the observation a keyword names (repeatable)', collect)
     .action(async (action: string, name: string, opts) =>
       setExit(await collectionCommand(action, name, opts, io)),
+    );
+
+  program
+    .command('serve')
+    .description('serve the lake over HTTP (REST, SQL, live events), with an in-process worker')
+    .option(...LAKE)
+    .option('--host <host>', 'interface to bind (default: server.host, 127.0.0.1)')
+    .option('--port <port>', 'port (default: server.port, 8080; 0 picks a free one)')
+    .option('--no-worker', 'do not run ingest jobs in this process')
+    .option('--quiet', 'no request log')
+    .action(async (opts) => setExit(await serveCommand(opts, io)));
+
+  program
+    .command('user')
+    .description('manage accounts: add (or change) a user with roles and groups, list, rm')
+    .argument('<action>', 'add | list | rm')
+    .argument('[name]', 'user name')
+    .option(...LAKE)
+    .option('--role <role>', 'reader | uploader | curator | admin (repeatable)', collect)
+    .option('--group <group>', 'a group the user belongs to (repeatable)', collect)
+    .option('--json', 'JSON output')
+    .action(async (action: string, name: string | undefined, opts) =>
+      setExit(await userCommand(action, name, opts, io)),
+    );
+
+  program
+    .command('token')
+    .description('API tokens: create USER (printed once), list [USER], revoke ID|PREFIX')
+    .argument('<action>', 'create | list | revoke')
+    .argument('[arg]', 'user (create, list) or token id/prefix (revoke)')
+    .option(...LAKE)
+    .option('--label <text>', 'what the token is for')
+    .option('--days <n>', 'expire after n days')
+    .option('--json', 'JSON output')
+    .action(async (action: string, arg: string | undefined, opts) =>
+      setExit(await tokenCommand(action, arg, opts, io)),
     );
 
   program

@@ -5,9 +5,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CompiledQuery, sql } from 'kysely';
 import type { Catalog } from '../../src/catalog/catalog.ts';
+import type { Visibility } from '../../src/catalog/access.ts';
 import {
   coarsen,
+  countObservations,
+  FACETS,
   MAX_LIMIT,
+  observationFacets,
   type ObservationQuery,
   type ObservationRow,
   searchObservations,
@@ -527,6 +531,284 @@ for (const engine of ENGINES) {
       for (const q of bad) await assert.rejects(searchObservations(cat, q), RangeError, show(q));
     });
 
+    await cat.close();
+  });
+}
+
+// ---------------------------------------------------------------- sorts, visibility, keywords, counts, facets
+
+/** The access rule written out for the brute force (not taken from src/catalog/access.ts). */
+function bruteSees(v: Visibility, r: ObservationRow): boolean {
+  if (v.all) return true;
+  if (!v.collections.includes(r.obs_collection)) return false;
+  if (r.public_date === null || r.public_date <= v.now) return true;
+  return (
+    (v.caller.user !== null && r.owner === v.caller.user) ||
+    (r.group_name !== null && v.caller.groups.includes(r.group_name))
+  );
+}
+
+/** t_min descending, ties by id descending, rows without t_min last (by id descending). */
+const byKeyDesc = (a: ObservationRow, b: ObservationRow) =>
+  a.t_min === b.t_min ? b.id - a.id : a.t_min === null ? 1 : b.t_min === null ? -1 : b.t_min - a.t_min;
+
+function bruteFull(rows: ObservationRow[], q: ObservationQuery, kw?: Map<number, Record<string, unknown>[]>) {
+  const qcap = q.region ? capOf(q.region) : undefined;
+  return rows
+    .filter(
+      (r) =>
+        bruteMatches(r, q, qcap) &&
+        (!q.visibility || bruteSees(q.visibility, r)) &&
+        (q.keywords ?? []).every((k) =>
+          (kw?.get(r.id) ?? []).some((h) => {
+            const v = h[k.keyword];
+            return (
+              v === k.value ||
+              (typeof v === 'number' && v === Number(k.value)) ||
+              (v === true && k.value === 'T')
+            );
+          }),
+        ),
+    )
+    .sort(q.order === '-t_min' ? byKeyDesc : byKey);
+}
+
+const NOW = '2030-01-01T00:00:00.000Z';
+const VISIBILITIES: Visibility[] = [
+  { caller: { user: null, roles: [], groups: [] }, all: false, collections: ['hst', 'ztf'], now: NOW },
+  {
+    caller: { user: 'ada', roles: ['reader'], groups: [] },
+    all: false,
+    collections: ['hst', 'jwst'],
+    now: NOW,
+  },
+  {
+    caller: { user: 'bob', roles: ['reader'], groups: ['team'] },
+    all: false,
+    collections: ['jwst'],
+    now: NOW,
+  },
+  { caller: { user: 'root', roles: ['admin'], groups: [] }, all: true, collections: [], now: NOW },
+];
+
+for (const engine of ENGINES) {
+  test(`${engine}: descending sort, visibility, keywords, counts and facets agree with the brute force`, async (t) => {
+    const { cat } = await engines(engine);
+    await cat.migrate();
+    await insert(cat, synthetic(rng(21), 700));
+    // Embargoes: some observations public only after NOW, owned by ada or shared with team.
+    await cat.db.updateTable('observations').set({ public_date: '2020-01-01T00:00:00.000Z' }).execute();
+    await sql`UPDATE observations SET public_date = '2100-01-01T00:00:00.000Z' WHERE id % 4 = 0`.execute(
+      cat.db,
+    );
+    await sql`UPDATE observations SET owner = 'ada' WHERE id % 3 = 0`.execute(cat.db);
+    await sql`UPDATE observations SET group_name = 'team' WHERE id % 5 = 0`.execute(cat.db);
+    await sql`UPDATE observations SET public_date = NULL WHERE id % 7 = 0`.execute(cat.db);
+    // Header values: every third observation has a file with two HDUs (keywords in either).
+    const kw = new Map<number, Record<string, unknown>[]>();
+    const rows = await all(cat);
+    const ts = '2024-01-01T00:00:00Z';
+    for (const r of rows.filter((x) => x.id % 3 === 1)) {
+      const hdus = [
+        { EXPTIME: r.id % 2 ? 60 : 30.5, OBSERVER: r.id % 4 === 1 ? "O'Neil & Co" : 'Hubble', SIMPLE: true },
+        {
+          EXTNAME: 'SCI',
+          'HIERARCH ESO DET': r.id % 5 === 1 ? 'chip-1' : 'chip-2',
+          BIG: '12345678901234567890',
+        },
+      ];
+      kw.set(r.id, hdus);
+      const f = await cat.db
+        .insertInto('files')
+        .values({
+          zone: 'raw',
+          key: `${r.obs_collection}/${r.obs_id}.fits`,
+          sha256: `sha-${r.id}`,
+          size: 2880,
+          etag: null,
+          content_type: null,
+          status: 'ingested',
+          error: null,
+          collection: r.obs_collection,
+          current: 1,
+          kind: 'fits',
+          info: null,
+          path_fields: null,
+          created_at: ts,
+          updated_at: ts,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await cat.db
+        .insertInto('hdus')
+        .values(
+          hdus.map((h, idx) => ({
+            file_id: Number(f.id),
+            idx,
+            kind: idx ? 'image' : 'primary',
+            header_offset: 0,
+            data_offset: 0,
+            data_span: 0,
+            shape: '[]',
+            checksum: null,
+            datasum: null,
+            cards: '[]',
+            keyvalues: JSON.stringify(h),
+          })),
+        )
+        .execute();
+      await cat.db
+        .insertInto('artifacts')
+        .values({ observation_id: r.id, file_id: Number(f.id), role: 'science' })
+        .execute();
+    }
+    // A superseded file's values no longer count.
+    const old = rows.find((x) => x.id % 3 === 2) as ObservationRow;
+    const stale = await cat.db
+      .insertInto('files')
+      .values({
+        zone: 'raw',
+        key: 'old.fits',
+        sha256: 'old',
+        size: 1,
+        etag: null,
+        content_type: null,
+        status: 'ingested',
+        error: null,
+        collection: old.obs_collection,
+        current: 0,
+        kind: 'fits',
+        info: null,
+        path_fields: null,
+        created_at: ts,
+        updated_at: ts,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await cat.db
+      .insertInto('hdus')
+      .values({
+        file_id: Number(stale.id),
+        idx: 0,
+        kind: 'primary',
+        header_offset: 0,
+        data_offset: 0,
+        data_span: 0,
+        shape: '[]',
+        checksum: null,
+        datasum: null,
+        cards: '[]',
+        keyvalues: JSON.stringify({ EXPTIME: 60 }),
+      })
+      .execute();
+    await cat.db
+      .insertInto('artifacts')
+      .values({ observation_id: old.id, file_id: Number(stale.id), role: 'science' })
+      .execute();
+    const every = await all(cat);
+
+    const queries: ObservationQuery[] = [
+      {},
+      { start: 58800, end: 59500 },
+      { region: HARD[7] },
+      { region: HARD[0], end: 59800 },
+      { target: 'ngc' },
+      { target: 'Ω' }, // tested in JS after SQL
+      { keywords: [{ keyword: 'EXPTIME', value: '60' }] },
+      {
+        keywords: [
+          { keyword: 'EXPTIME', value: '60.0' },
+          { keyword: 'OBSERVER', value: "O'Neil & Co" },
+        ],
+      },
+      { keywords: [{ keyword: 'EXPTIME', value: '30.5' }], region: HARD[7] },
+      { keywords: [{ keyword: 'HIERARCH ESO DET', value: 'chip-1' }] },
+      {
+        keywords: [
+          { keyword: 'SIMPLE', value: 'T' },
+          { keyword: 'EXTNAME', value: 'SCI' },
+        ],
+      },
+      { keywords: [{ keyword: 'BIG', value: '12345678901234567890' }] },
+      { keywords: [{ keyword: 'EXPTIME', value: '61' }] },
+    ];
+
+    await t.test('every query, sort and caller equals the brute force, paged at 25', async () => {
+      let nonEmpty = 0;
+      for (const base of queries)
+        for (const order of ['t_min', '-t_min'] as const)
+          for (const visibility of [undefined, ...VISIBILITIES]) {
+            const q: ObservationQuery = { ...base, order, ...(visibility ? { visibility } : {}) };
+            const want = bruteFull(every, q, kw);
+            const whole = await searchObservations(cat, { ...q, limit: MAX_LIMIT });
+            assert.deepEqual(ids(whole.rows), ids(want), show(q));
+            // 25 a page still splits the 70-odd rows sharing t_min 59000.25 across pages.
+            const paged = await walk(cat, q, 25);
+            assert.deepEqual(ids(paged), ids(want), `paged ${show(q)}`);
+            if (want.length) nonEmpty++;
+          }
+      assert.ok(nonEmpty > queries.length * 8, `only ${nonEmpty} non-empty`);
+      // The keyword match really needs its keyword: EXPTIME=60 is not everyone's.
+      const sixty = bruteFull(every, { keywords: [{ keyword: 'EXPTIME', value: '60' }] }, kw).length;
+      assert.ok(sixty > 50 && sixty < 200, `${sixty} with EXPTIME=60`);
+      assert.ok(
+        !bruteFull(every, { keywords: [{ keyword: 'EXPTIME', value: '60' }] }, kw).some(
+          (r) => r.id === old.id,
+        ),
+      );
+    });
+
+    await t.test(
+      'counts: exact always, estimates exact below the cap and a lower bound above it',
+      async () => {
+        for (const base of queries)
+          for (const visibility of [undefined, ...VISIBILITIES]) {
+            const q: ObservationQuery = { ...base, ...(visibility ? { visibility } : {}) };
+            const n = bruteFull(every, q, kw).length;
+            assert.deepEqual(await countObservations(cat, q, 'exact'), { value: n, exact: true }, show(q));
+            assert.deepEqual(await countObservations(cat, q, 'estimate'), { value: n, exact: true }, show(q));
+            const cap = Math.max(1, Math.floor(n / 2));
+            const est = await countObservations(cat, q, 'estimate', cap);
+            assert.deepEqual(
+              est,
+              n > cap ? { value: cap, exact: false } : { value: n, exact: true },
+              show(q),
+            );
+          }
+      },
+    );
+
+    await t.test('facets count the matches by column', async () => {
+      for (const base of [queries[0], queries[2], queries[5], queries[6]])
+        for (const visibility of [undefined, ...VISIBILITIES]) {
+          const q: ObservationQuery = { ...base, ...(visibility ? { visibility } : {}) };
+          const want = bruteFull(every, q, kw);
+          const got = await observationFacets(cat, q);
+          for (const col of FACETS) {
+            const m = new Map<string | null, number>();
+            for (const r of want) m.set(r[col], (m.get(r[col]) ?? 0) + 1);
+            assert.deepEqual(new Map(got[col].map((x) => [x.value, x.count])), m, `${col} ${show(q)}`);
+          }
+        }
+    });
+
+    await t.test('a cursor continues only its own sort; bad keywords are refused', async () => {
+      const page = await searchObservations(cat, { limit: 5 });
+      await assert.rejects(
+        searchObservations(cat, { limit: 5, order: '-t_min', cursor: page.next }),
+        RangeError,
+      );
+      await assert.rejects(
+        searchObservations(cat, { keywords: [{ keyword: 'A"B', value: '1' }] }),
+        RangeError,
+      );
+      await assert.rejects(
+        searchObservations(cat, {
+          keywords: Array.from({ length: 11 }, () => ({ keyword: 'A', value: '1' })),
+        }),
+        RangeError,
+      );
+    });
     await cat.close();
   });
 }

@@ -104,7 +104,7 @@ async function startRunaway(): Promise<void> {
   runawayChild = child;
   let stderr = '';
   child.stderr?.on('data', (d) => void (stderr += d));
-  const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const kill = setTimeout(() => child.kill('SIGKILL'), 45_000);
   runaway = new Promise((resolve) =>
     child.on('exit', (code, signal) => {
       clearTimeout(kill);
@@ -577,5 +577,6 @@ test('query --timeout also ends the process when one step of SQLite runs long (a
   assert.equal(r.signal, null, `killed after ${r.ms} ms: the process did not exit on its own`);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /longer than 3000 ms/);
-  assert.ok(r.ms < 12_000, `took ${r.ms} ms`);
+  // Counting to 1e9 takes minutes: ending well before that is the time limit at work (loose, as CI may be busy).
+  assert.ok(r.ms < 40_000, `took ${r.ms} ms`);
 });

@@ -4,10 +4,11 @@ import { pipeline } from 'node:stream/promises';
 import { sql } from 'kysely';
 import { readOnlyQuery } from '../../catalog/readonly.ts';
 import { CollectionSettingsSchema, type CollectionSettings } from '../../config/config.ts';
+import { listRawKeys } from '../../ingest/requeue.ts';
 import { queueIngest, reconcile } from '../../ingest/sources.ts';
 import { Worker } from '../../ingest/worker.ts';
 import { type Lake, openLake, ZONES, type Zone } from '../../lake/lake.ts';
-import { formatRows, type OutputFormat } from '../formats.ts';
+import { formatRows, type OutputFormat } from '../../services/formats.ts';
 import type { Output } from '../output.ts';
 import { EXIT, summarize, withWorkers } from './ingest.ts';
 
@@ -298,16 +299,7 @@ export function reindexCommand(
   io: Output,
 ): Promise<number> {
   return withLake(opts.lake, async (lake) => {
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await lake.zones.raw.list({
-        ...(opts.prefix ? { prefix: opts.prefix } : {}),
-        ...(token ? { continuationToken: token } : {}),
-      });
-      keys.push(...page.objects.map((o) => o.key));
-      token = page.nextToken;
-    } while (token);
+    const keys = await listRawKeys(lake, opts.prefix);
     const since = new Date().toISOString();
     const ids = await queueIngest(lake, keys, true);
     if (!ids.length || opts.wait === false) {

@@ -35,7 +35,7 @@ export function toHttp(err: unknown): { status: number; body: ErrorBody } {
   if (err instanceof AccountError) return body(400, 'invalid-request', err.message);
   if (err instanceof QueryError)
     return body(
-      err.code === 'timeout' ? 408 : err.code === 'not-read-only' ? 403 : 400,
+      err.code === 'timeout' ? 408 : err.code === 'not-read-only' || err.code === 'not-allowed' ? 403 : 400,
       `sql-${err.code}`,
       err.message,
     );

@@ -73,8 +73,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     // Requests in flight finish on close; new ones get 503.
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    maxParamLength: 2048,
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -104,8 +103,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         imgSrc: ["'self'", 'data:', 'blob:'],
         styleSrc: ["'self'", "'unsafe-inline'"],
         connectSrc: ["'self'"],
+        // Served over plain HTTP on loopback or behind a TLS proxy: never rewrite to https itself.
+        upgradeInsecureRequests: null,
       },
     },
+    // TLS (and so HSTS) belongs to the proxy in front, when there is one.
+    strictTransportSecurity: false,
     crossOriginResourcePolicy: { policy: 'same-site' },
   });
   const perMinute = opts.rateLimit ?? 6000;

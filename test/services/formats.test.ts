@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
-import { formatRows, inferType } from '../../src/cli/formats.ts';
+import { formatRows, inferType } from '../../src/services/formats.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fitslake-formats-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

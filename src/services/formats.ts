@@ -1,5 +1,5 @@
-// Output formats of `fitslake query "SQL" --format …`: the rows a catalog query returns, as an aligned
-// text table, CSV, JSON, a VOTable 1.4 document or a Parquet file.
+// Result formats of catalog queries (`fitslake query --format …`, `POST /api/sql`, later TAP): rows as an
+// aligned text table, CSV, JSON, a VOTable 1.4 document or a Parquet file.
 import { parquetWriteBuffer } from 'hyparquet-writer';
 
 export type OutputFormat = 'table' | 'csv' | 'json' | 'votable' | 'parquet';

@@ -1,0 +1,18 @@
+import type { FastifyInstance } from 'fastify';
+import { eventRoutes } from './events/routes.ts';
+import type { ServerContext } from './http/server.ts';
+import { restAdmin } from './rest/admin.ts';
+import { restCollections } from './rest/collections.ts';
+import { restFiles } from './rest/files.ts';
+import { restObservations } from './rest/observations.ts';
+import { sqlRoutes } from './sql/routes.ts';
+
+/** Every service the server mounts, in order. */
+export const servicePlugins: ((app: FastifyInstance, ctx: ServerContext) => Promise<void>)[] = [
+  restCollections,
+  restObservations,
+  restFiles,
+  restAdmin,
+  sqlRoutes,
+  eventRoutes,
+];
