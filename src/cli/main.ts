@@ -97,6 +97,11 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     )
     .option('--timeout <seconds>', 'stop the query after this long', '30')
     .option('--max-rows <n>', 'return at most this many rows', '100000')
+    .option(
+      '--server <url>',
+      'ask a fitslake server instead (or FITSLAKE_SERVER); it applies its access rules',
+    )
+    .option('--token <token>', 'API token for --server (or FITSLAKE_TOKEN)')
     .action(async (text: string, opts) => setExit(await queryCommand(text, opts, io)));
 
   program

@@ -30,17 +30,24 @@ function zoneOf(name: string | undefined): Zone {
 /** `fitslake query "SQL"`: read-only, time-limited SQL over the catalog. */
 export function queryCommand(
   text: string,
-  opts: { lake?: string; format?: string; timeout?: string; maxRows?: string },
+  opts: {
+    lake?: string;
+    format?: string;
+    timeout?: string;
+    maxRows?: string;
+    server?: string;
+    token?: string;
+  },
   io: Output,
 ): Promise<number> {
+  const format = (opts.format ?? 'table') as OutputFormat;
+  if (!['table', 'csv', 'json', 'votable', 'parquet'].includes(format))
+    throw new Error(`--format ${format}: one of table, csv, json, votable, parquet`);
+  const limits = { timeoutMs: Number(opts.timeout ?? 30) * 1000, maxRows: Number(opts.maxRows ?? 100_000) };
+  const server = opts.server ?? process.env.FITSLAKE_SERVER;
+  if (server) return remoteQuery(server, text, format, limits, opts.token ?? process.env.FITSLAKE_TOKEN, io);
   return withLake(opts.lake, async (lake) => {
-    const format = (opts.format ?? 'table') as OutputFormat;
-    if (!['table', 'csv', 'json', 'votable', 'parquet'].includes(format))
-      throw new Error(`--format ${format}: one of table, csv, json, votable, parquet`);
-    const r = await readOnlyQuery(lake.catalog, text, {
-      timeoutMs: Number(opts.timeout ?? 30) * 1000,
-      maxRows: Number(opts.maxRows ?? 100_000),
-    });
+    const r = await readOnlyQuery(lake.catalog, text, limits);
     const out = formatRows(r.rows, r.columns, format);
     if (typeof out === 'string') io.out(out.endsWith('\n') ? out : `${out}\n`);
     else if (io.bytes) io.bytes(out);
@@ -48,6 +55,49 @@ export function queryCommand(
     if (r.truncated) io.err(`fitslake: result truncated at ${r.rows.length} rows (--max-rows)\n`);
     return EXIT.ok;
   });
+}
+
+/**
+ * The same query through a server's `POST /api/sql`: the server applies the token's access rule
+ * and its own limits. Rows come back as JSON and are formatted here, so every format works alike.
+ */
+async function remoteQuery(
+  server: string,
+  text: string,
+  format: OutputFormat,
+  limits: { timeoutMs: number; maxRows: number },
+  token: string | undefined,
+  io: Output,
+): Promise<number> {
+  let url: URL;
+  try {
+    url = new URL('/api/sql', server);
+  } catch {
+    throw new Error(`--server ${server}: not a URL (e.g. http://127.0.0.1:8080)`);
+  }
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ sql: text, format: 'json', ...limits }),
+    });
+  } catch (err) {
+    throw new Error(`cannot reach ${url.origin}: ${(err as Error).cause ?? (err as Error).message}`);
+  }
+  const body = (await res.json().catch(() => null)) as
+    | { columns: string[]; rows: Record<string, unknown>[]; truncated: boolean }
+    | { error: { code: string; message: string } }
+    | null;
+  if (!body || 'error' in body)
+    throw new Error(`${url.origin} answered ${res.status}: ${body?.error.message ?? res.statusText}`);
+  const out = formatRows(body.rows, body.columns, format);
+  if (typeof out === 'string') io.out(out.endsWith('\n') ? out : `${out}\n`);
+  else if (io.bytes) io.bytes(out);
+  else process.stdout.write(out);
+  if (body.truncated)
+    io.err(`fitslake: result truncated at ${body.rows.length} rows (server or --max-rows limit)\n`);
+  return EXIT.ok;
 }
 
 /** `fitslake ls [PREFIX]`: a zone's objects, or its folders with --delimiter. */

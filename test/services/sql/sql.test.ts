@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { createToken, saveUser } from '../../../src/catalog/accounts.ts';
+import { main } from '../../../src/cli/main.ts';
 import { sqlRoutes } from '../../../src/services/sql/routes.ts';
 import { seedAccessCases } from '../../util/access-seed.ts';
 import { startServer, tempLake } from '../../util/server.ts';
@@ -91,4 +92,24 @@ test('results as CSV, VOTable and Parquet', async () => {
   });
   const bytes = new Uint8Array(await pq.arrayBuffer());
   assert.equal(Buffer.from(bytes.subarray(0, 4)).toString(), 'PAR1');
+});
+
+test('the CLI query pointed at the server sees what the token may see', async () => {
+  const run = async (...args: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await main(['query', ...args], { out: (t) => void (out += t), err: (t) => void (err += t) });
+    return { code, out, err };
+  };
+  const q = 'SELECT obs_id FROM observations ORDER BY obs_id';
+  let r = await run(q, '--server', srv.url, '--format', 'csv');
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out, 'obs_id\nopen\n');
+  r = await run(q, '--server', srv.url, '--token', ada, '--format', 'csv');
+  assert.equal(r.out, 'obs_id\nembargoed\nopen\n');
+  r = await run('SELECT * FROM main.files', '--server', srv.url);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /answered 403: schema-qualified name/);
+  r = await run(q, '--server', srv.url, '--token', 'flk_wrong');
+  assert.match(r.err, /answered 401: unknown, revoked or expired token/);
 });
