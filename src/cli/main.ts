@@ -219,10 +219,13 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
 
   program
     .command('demo')
-    .description('create a lake with a generated night of observations, ingest it and summarise the catalog')
+    .description('create a lake with a generated night of observations, ingest it, summarise it and serve it')
     .argument('[dir]', 'the lake folder', 'fitslake-demo')
     .option('--exposures <n>', 'science exposures per instrument', '12')
     .option('--size <pixels>', 'frame size', '256')
+    .option('--no-serve', 'stop after the summary instead of serving the lake')
+    .option('--port <port>', 'port to serve on (default: server.port, 8080)')
+    .option('--host <host>', 'interface to serve on (default 127.0.0.1)')
     .action(async (dir: string, opts) => setExit(await demoCommand(dir, opts, io)));
 
   return program;

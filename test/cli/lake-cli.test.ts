@@ -548,7 +548,7 @@ test('--lake wins over FITSLAKE_LAKE; FITSLAKE_LAKE selects the lake from anothe
 
 test('demo creates a lake with a night of three instruments and summarises it', async () => {
   const dir = join(root, 'demo');
-  const r = await cli('demo', dir, '--exposures', '2', '--size', '64');
+  const r = await cli('demo', dir, '--exposures', '2', '--size', '64', '--no-serve');
   assert.equal(r.code, 0, r.out + r.err);
   assert.match(r.out, /39 files written/);
   assert.match(r.out, /^ingested 39, unchanged 0, failed 0$/m);

@@ -8,15 +8,16 @@ import { openLake } from '../../lake/lake.ts';
 import type { Output } from '../output.ts';
 import { EXIT, ingestCommand } from './ingest.ts';
 import { human } from './lake.ts';
+import { serveCommand } from './serve.ts';
 
 /**
  * `fitslake demo [DIR]`: a lake on embedded defaults, a generated night of observations from three
  * instruments (observatory-style file groups, calibration frames), ingested with progress, then a
- * summary of the catalog. (Serving it arrives with `fitslake serve`.)
+ * summary of the catalog; then it serves the lake (`fitslake serve`) until Ctrl-C, unless --no-serve.
  */
 export async function demoCommand(
   dir: string,
-  opts: { exposures?: string; size?: string },
+  opts: { exposures?: string; size?: string; serve?: boolean; port?: string; host?: string },
   io: Output,
 ): Promise<number> {
   const lake = resolve(dir);
@@ -82,8 +83,21 @@ export async function demoCommand(
     io.out(
       `      fitslake query --lake ${dir} 'SELECT "OBJECT", "FILTER", "AIRMASS" FROM hdr_demo WHERE "AIRMASS" < 1.3'\n`,
     );
-    return code;
   } finally {
     await l.close();
   }
+  if (opts.serve === false) return code;
+  io.out(
+    '\nserving the lake (Ctrl-C stops it); try /api/observations?instrument=kb001ms, /api/events, /openapi.json\n',
+  );
+  const served = await serveCommand(
+    {
+      lake,
+      quiet: true,
+      ...(opts.port ? { port: opts.port } : {}),
+      ...(opts.host ? { host: opts.host } : {}),
+    },
+    io,
+  );
+  return served === EXIT.ok ? code : served;
 }
