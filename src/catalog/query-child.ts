@@ -4,6 +4,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import type { Visibility } from './access.ts';
 import { sandboxViews } from './sandbox.ts';
+import { registerSqliteGeometry } from './sql-geometry.ts';
 
 // Loaded: the parent starts the query's clock now.
 process.stdout.write('R');
@@ -21,6 +22,8 @@ const { path, text, maxRows, visibility } = JSON.parse(Buffer.concat(chunks).toS
 let result: unknown;
 try {
   const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+  // The exact geometry tests ADQL translations call (adql_intersects, adql_contains, adql_area).
+  registerSqliteGeometry(db);
   if (visibility) {
     // One read transaction: the tables listed are the tables the query sees (a view the crawler
     // creates meanwhile cannot slip in unshadowed).
