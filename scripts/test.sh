@@ -7,6 +7,7 @@ bash scripts/ensure-debian-packages.sh
 echo "== type-check"
 npx tsc --noEmit -p tsconfig.json
 npx tsc --noEmit -p src/fits/tsconfig.json
+npx tsc --noEmit -p src/cloud/tsconfig.json
 if grep -rnE "from ['\"](node:|fs|path|zlib|http|https|stream|buffer|crypto|os)['\"/]" src/fits; then
   echo "src/fits must not import Node modules"; exit 1
 fi

@@ -4,6 +4,7 @@ import { initLake } from '../config/init.ts';
 import { tokenCommand, userCommand } from './commands/accounts.ts';
 import { demoCommand } from './commands/demo.ts';
 import { headerCommand } from './commands/header.ts';
+import { indexCommand } from './commands/index-cmd.ts';
 import { ingestCommand } from './commands/ingest.ts';
 import {
   collectionCommand,
@@ -50,6 +51,28 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--no-checksum', 'skip CHECKSUM/DATASUM verification (reads headers only)')
     .option('--strict', 'reject any violation of the FITS standard instead of warning')
     .action(async (files: string[], opts) => setExit(await infoCommand(files, opts, io)));
+
+  program
+    .command('index')
+    .description(
+      'index FITS files where they lie (folder, s3://bucket/prefix, or a file of URLs) for range reads',
+    )
+    .argument('<source>', 'a folder, s3://bucket/prefix, or a text file with one http(s) URL per line')
+    .requiredOption('-o, --out <target>', 'the index: a .json or .parquet path, or s3://bucket/key')
+    .option(
+      '--data-url-prefix <url>',
+      'clients fetch PREFIX + the indexed path (default: where it was indexed)',
+    )
+    .option('--format <format>', 'json | parquet (default: from the --out extension)')
+    .option('--include <regex>', 'file names to index (default: .fits .fit .fts .fz, also .gz/.bz2)')
+    .option('--endpoint <url>', 'S3 endpoint (default: AWS, or $AWS_ENDPOINT_URL)')
+    .option('--region <region>', 'S3 region (default: $AWS_REGION or us-east-1)')
+    .option('--sign-request', 'S3: always sign requests (credentials from the usual AWS chain)')
+    .option('--no-sign-request', 'S3 anonymous access (the default when no credentials are configured)')
+    .option('--request-payer', 'S3 requester-pays bucket: the requester pays for the reads')
+    .option('--concurrency <n>', 'files read at once', '8')
+    .option('--json', 'print the summary as one JSON object')
+    .action(async (source: string, opts) => setExit(await indexCommand(source, opts, io)));
 
   program
     .command('init')
