@@ -37,8 +37,12 @@ export function viewBody(v: Visibility, table: string, base: string): string {
       return `SELECT * FROM ${t} x WHERE x.observation_id IN (${obs})`;
     case 'collections':
       return `SELECT * FROM ${t} x WHERE x.name IN (${collections})`;
-    case 'keywords':
-      return `SELECT * FROM ${t} x WHERE x.collection IN (${collections})`;
+    case 'keywords': {
+      // The inventory aggregates every file of a collection, embargoed ones included: where the
+      // caller cannot see them all, counts, examples and times are withheld (as in the REST API).
+      const h = `EXISTS (SELECT 1 FROM ${base}observations ho WHERE ho.obs_collection = x.collection AND NOT ${observationRule(v, 'ho')})`;
+      return `SELECT x.collection, x.keyword, CASE WHEN ${h} THEN NULL ELSE x.count END AS "count", x.type, CASE WHEN ${h} THEN '[]' ELSE x.examples END AS examples, CASE WHEN ${h} THEN NULL ELSE x.first_seen END AS first_seen, CASE WHEN ${h} THEN NULL ELSE x.last_seen END AS last_seen FROM ${t} x WHERE x.collection IN (${collections})`;
+    }
     default:
       // The crawler's typed views (hdr_<collection>) have a file_id; anything else (jobs, events,
       // users, tokens, migrations…) is shown empty, with its columns.

@@ -44,7 +44,9 @@ export function toHttp(err: unknown): { status: number; body: ErrorBody } {
   const ready = (err as { error?: { code?: unknown; message?: unknown }; statusCode?: number }).error;
   if (ready && typeof ready.code === 'string' && typeof ready.message === 'string')
     return body(e.statusCode ?? 400, ready.code, ready.message);
-  if (err instanceof RangeError) return body(400, 'invalid-request', err.message);
+  // Fastify's own errors may be RangeErrors too (body too large: 413); they carry their status.
+  if (err instanceof RangeError && typeof e.statusCode !== 'number')
+    return body(400, 'invalid-request', err.message);
   if (e.validation) return body(400, 'invalid-request', e.message);
   // Fastify's own client errors (body too large, bad JSON, unsupported media type, rate limit).
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)

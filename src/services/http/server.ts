@@ -74,6 +74,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
+    // Errors the router raises before any route (a bad URL, a parameter over maxParamLength) get the
+    // one error shape too, not Fastify's own.
+    frameworkErrors: (err, request, reply) => {
+      sendError(reply, request, err);
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -91,6 +91,24 @@ async function jobCollections(
 const keyAllowed = (v: Visibility) => (key: string) =>
   collectionAllowed(v, splitKey(key, 'default').collection);
 
+/**
+ * Catalogued files of visible collections that the file rule hides from the caller (embargoed):
+ * their jobs are not listed and their keys are treated as missing, so neither reveals them.
+ */
+async function hiddenFiles(cat: Catalog, v: Visibility): Promise<{ keys: Set<string>; ids: Set<number> }> {
+  if (v.all || !v.collections.length) return { keys: new Set(), ids: new Set() };
+  const rows = await cat.db
+    .selectFrom('files')
+    .select(['id', 'zone', 'key'])
+    .where('collection', 'in', v.collections)
+    .where((eb) => eb.not(fileFilter(v, 'files')))
+    .execute();
+  return {
+    keys: new Set(rows.filter((r) => r.zone === 'raw').map((r) => r.key)),
+    ids: new Set(rows.map((r) => Number(r.id))),
+  };
+}
+
 export async function restAdmin(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const { lake } = ctx;
   const cat = lake.catalog;
@@ -117,6 +135,7 @@ export async function restAdmin(app: FastifyInstance, ctx: ServerContext): Promi
     async (request) => {
       requireRole(request.caller, 'curator', 'the job list');
       const v = await request.visibility();
+      const hidden = await hiddenFiles(cat, v);
       const { status, kind, limit, cursor } = request.query;
       const rows: z.output<typeof jobSchema>[] = [];
       let before = cursor === undefined ? Number.MAX_SAFE_INTEGER : idOfCursor(cursor);
@@ -141,6 +160,12 @@ export async function restAdmin(app: FastifyInstance, ctx: ServerContext): Promi
           before = Number(j.id);
           const collection = collections[i];
           if (!v.all && (collection === null || !collectionAllowed(v, collection))) continue;
+          const { key, fileId } = j.payload;
+          if (
+            (typeof key === 'string' && hidden.keys.has(key)) ||
+            (typeof fileId === 'number' && hidden.ids.has(fileId))
+          )
+            continue;
           rows.push({
             id: Number(j.id),
             kind: j.kind,
@@ -232,7 +257,8 @@ export async function restAdmin(app: FastifyInstance, ctx: ServerContext): Promi
       const { keys, prefix, force } = request.body;
       if (keys === undefined && prefix === undefined)
         throw new HttpError(400, 'invalid-request', 'give keys, a prefix, or both');
-      const allowed = keyAllowed(v);
+      const hidden = (await hiddenFiles(cat, v)).keys;
+      const allowed = (key: string) => keyAllowed(v)(key) && !hidden.has(key);
       const found: string[] = [];
       const missing: string[] = [];
       for (const key of new Set(keys ?? [])) {
@@ -264,7 +290,11 @@ export async function restAdmin(app: FastifyInstance, ctx: ServerContext): Promi
       requireRole(request.caller, 'curator', 'reindex requests');
       const v = await request.visibility();
       const prefix = validatePrefix(request.body.prefix);
-      const ids = await queuePrefix(lake, prefix, { force: true, keep: keyAllowed(v) });
+      const hidden = (await hiddenFiles(cat, v)).keys;
+      const ids = await queuePrefix(lake, prefix, {
+        force: true,
+        keep: (key) => keyAllowed(v)(key) && !hidden.has(key),
+      });
       return reply.status(202).send(queued(ids, []));
     },
   );

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { sql } from 'kysely';
 import { z } from 'zod';
 import { fileFilter, observationFilter, observationVisible, type Visibility } from '../../catalog/access.ts';
 import {
@@ -367,7 +368,10 @@ async function observationDetail(
       'files.content_type',
     ])
     .where('artifacts.observation_id', '=', id)
-    .where('files.current', '=', 1)
+    // Unary + (same value): without planner statistics SQLite otherwise walks the files_current index
+    // over every current file and probes artifacts for each (72 ms on 100,000 files, bench/server.ts)
+    // instead of starting from this observation's artifacts (0.2 ms).
+    .where(sql<number>`+${sql.ref('files.current')}`, '=', 1)
     // A file shared with an observation hidden from the caller stays hidden here too.
     .where(fileFilter(v, 'files'))
     .orderBy('files.zone')
