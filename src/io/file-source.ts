@@ -23,16 +23,23 @@ export class FileSource implements ByteSource {
   bytesRead = 0;
   reads = 0;
 
-  private constructor(path: string, fd: number) {
-    this.name = path;
+  private constructor(
+    private readonly path: string,
+    fd: number,
+    name: string,
+  ) {
+    this.name = name;
     this.fd = fd;
   }
 
-  static async open(path: string): Promise<FileSource> {
+  /** `name` is what errors call the file (a lake's object key rather than its path on the server). */
+  static async open(path: string, name: string = path): Promise<FileSource> {
     try {
-      return new FileSource(path, openSync(path, 'r'));
+      return new FileSource(path, openSync(path, 'r'), name);
     } catch (err) {
-      throw new FitsError('io', `cannot open: ${(err as Error).message}`, { file: path });
+      throw new FitsError('io', `cannot open: ${(err as Error).message.replaceAll(path, name)}`, {
+        file: name,
+      });
     }
   }
 
@@ -52,7 +59,7 @@ export class FileSource implements ByteSource {
         got += n;
       }
     } else {
-      this.handle ??= await open(this.name, 'r');
+      this.handle ??= await open(this.path, 'r');
       while (got < length) {
         const { bytesRead } = await this.handle.read(buf, got, length - got, offset + got);
         if (bytesRead === 0) break;

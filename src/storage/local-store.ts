@@ -199,7 +199,7 @@ export class LocalStore implements ObjectStore {
       if (code === 'ENOENT' || code === 'ENOTDIR') throw new StorageError('not-found', 'no such object', key);
       throw asStorageError(err, key);
     }
-    return FileSource.open(path);
+    return FileSource.open(path, key);
   }
 
   async copy(from: string, to: string): Promise<ObjectMeta> {
