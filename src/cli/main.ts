@@ -17,6 +17,7 @@ import {
   workerCommand,
 } from './commands/lake.ts';
 import { infoCommand } from './commands/info.ts';
+import { optimizeCommand } from './commands/optimize.ts';
 import { serveCommand } from './commands/serve.ts';
 import { type Output, processOutput } from './output.ts';
 
@@ -178,6 +179,17 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--prefix <prefix>', 'only keys under this prefix')
     .option('--no-wait', 'return once queued')
     .action(async (opts) => setExit(await reindexCommand(opts, io)));
+
+  program
+    .command('optimize')
+    .description('write range-readable tile-compressed copies of whole-file .gz/.bz2 FITS (derived zone)')
+    .option(...LAKE)
+    .option('--prefix <prefix>', 'only raw keys under this prefix')
+    .option('-c, --collection <name>', 'only this collection')
+    .option('--floats <how>', 'float images: gzip (GZIP_2 tiles, default) | none (plain image HDUs)')
+    .option('--force', 're-create copies that are up to date')
+    .option('--json', 'one JSON object per file')
+    .action(async (opts) => setExit(await optimizeCommand(opts, io)));
 
   program
     .command('collection')

@@ -38,6 +38,8 @@ export const CollectionSettingsSchema = z
     related: z.record(z.string(), z.string()).optional(),
     /** Key template such as "{instrument}/{night}/{file}" whose fields become columns. */
     pathTemplate: z.string().optional(),
+    /** Write a range-readable tile-compressed copy of each whole-file .gz/.bz2 FITS after ingest. */
+    optimize: z.boolean().optional(),
   })
   .strict();
 

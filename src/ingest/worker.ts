@@ -14,6 +14,7 @@ import type { Lake } from '../lake/lake.ts';
 import { StorageError } from '../storage/errors.ts';
 import { crawl } from './crawler.ts';
 import { type IngestOutcome, ingestBatch } from './ingest-object.ts';
+import { optimizeFile } from './optimize.ts';
 import { makePreviews } from './previews.ts';
 
 /** Jobs per claim: ingests of one claim share a transaction. */
@@ -79,7 +80,8 @@ export class Worker {
         try {
           claimed = await claim(cat, this.owner, ['ingest'], BATCH, 5 * 60_000);
           // Previews and crawls take longer each: claim a few, so other workers share them.
-          if (!claimed.length) claimed = await claim(cat, this.owner, ['preview', 'crawl'], 4, 5 * 60_000);
+          if (!claimed.length)
+            claimed = await claim(cat, this.owner, ['preview', 'crawl', 'optimize'], 4, 5 * 60_000);
         } catch (err) {
           // Another process holds SQLite's write lock for longer than the busy timeout: try again.
           if (!/database is locked|SQLITE_BUSY/i.test((err as Error).message)) throw err;
@@ -145,6 +147,7 @@ export class Worker {
     const results = await ingestBatch(lake.catalog, targets);
     const done: Job[] = [];
     const previews: { fileId: number }[] = [];
+    const optimize: { fileId: number }[] = [];
     for (const [i, job] of jobs.entries()) {
       const r = results[i];
       if (r instanceof Error) {
@@ -156,9 +159,13 @@ export class Worker {
         this.crawlPending.add(targets[i].collection);
         if (lake.loaded.config.ingest.previews && (r.kind === 'fits' || r.kind === 'image'))
           previews.push({ fileId: r.fileId });
+        // A range-readable copy of a whole-file .gz/.bz2 FITS (the job skips other files).
+        if (targets[i].settings.optimize && r.kind === 'fits' && /\.(gz|bz2)$/i.test(targets[i].key))
+          optimize.push({ fileId: r.fileId });
       }
     }
     if (previews.length) await enqueueMany(lake.catalog, 'preview', previews, { maxAttempts: 3 });
+    if (optimize.length) await enqueueMany(lake.catalog, 'optimize', optimize, { maxAttempts: 3 });
     await completeMany(lake.catalog, done, this.owner);
     for (const [i, job] of jobs.entries())
       if (!(results[i] instanceof Error)) opts.onResult?.(job, results[i]);
@@ -202,6 +209,7 @@ export class Worker {
     const lake = this.lake;
     // Ingest jobs never come here: runClaimed batches them through runIngests.
     if (job.kind === 'preview') return makePreviews(lake, (job.payload as { fileId: number }).fileId);
+    if (job.kind === 'optimize') return optimizeFile(lake, (job.payload as { fileId: number }).fileId);
     if (job.kind === 'crawl') return crawl(lake.catalog, (job.payload as { collection: string }).collection);
     throw new StorageError('invalid-key', `unknown job kind ${job.kind}`);
   }

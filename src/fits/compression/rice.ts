@@ -13,10 +13,17 @@ export function riceDecode(input: Uint8Array, count: number, bytepix: 1 | 2 | 4,
   if (count === 0) return out;
   if (input.length < bytepix)
     throw new FitsError('compression', 'RICE_1 tile is shorter than its first pixel');
+  // Sums wrap at the pixel width, as cfitsio's do (the encoder's differences wrap the same way):
+  // 8-bit pixels are unsigned (BITPIX 8), 16- and 32-bit ones signed.
+  const wrap =
+    bytepix === 1
+      ? (v: number) => v & 0xff
+      : bytepix === 2
+        ? (v: number) => (v << 16) >> 16
+        : (v: number) => v | 0;
   let last = 0;
   for (let i = 0; i < bytepix; i++) last = (last << 8) | input[i];
-  if (bytepix === 2) last = (last << 16) >> 16;
-  else if (bytepix === 1) last = (last << 24) >> 24;
+  last = wrap(last);
   let pos = bytepix;
   // A 32-bit bit buffer: `buf` holds `nbits` not-yet-used bits, aligned to the low end.
   let buf = 0;
@@ -45,7 +52,7 @@ export function riceDecode(input: Uint8Array, count: number, bytepix: 1 | 2 | 4,
       for (; i < end; i++) out[i] = last;
     } else if (fs === fsMax) {
       for (; i < end; i++) {
-        last = (last + undo(take(bBits))) | 0;
+        last = wrap(last + undo(take(bBits)));
         out[i] = last;
       }
     } else {
@@ -61,7 +68,7 @@ export function riceDecode(input: Uint8Array, count: number, bytepix: 1 | 2 | 4,
           if (++zeros > 64) throw new FitsError('compression', 'RICE_1 tile is corrupt (runaway unary code)');
         }
         const d = zeros * 2 ** fs + take(fs);
-        last = (last + undo(d)) | 0;
+        last = wrap(last + undo(d));
         out[i] = last;
       }
     }
