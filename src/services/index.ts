@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import { datalinkRoutes } from './datalink/routes.ts';
 import { eventRoutes } from './events/routes.ts';
 import type { ServerContext } from './http/server.ts';
 import { restAdmin } from './rest/admin.ts';
 import { restCollections } from './rest/collections.ts';
 import { restFiles } from './rest/files.ts';
 import { restObservations } from './rest/observations.ts';
+import { sodaRoutes } from './soda/routes.ts';
 import { sqlRoutes } from './sql/routes.ts';
 
 /** Every service the server mounts, in order. */
@@ -15,4 +17,6 @@ export const servicePlugins: ((app: FastifyInstance, ctx: ServerContext) => Prom
   restAdmin,
   sqlRoutes,
   eventRoutes,
+  sodaRoutes,
+  datalinkRoutes,
 ];

@@ -721,7 +721,65 @@ const ROUTES: Record<string, MatrixCase[]> = {
       }),
     },
   ],
+  // Issue 5's services extend the matrix: a cutout or a link list of a hidden observation is the
+  // answer for one that does not exist.
+  'GET /soda': perCase(
+    'SODA pixel cutout',
+    (d) => ({ method: 'GET', url: `/soda?ID=${encodeURIComponent(did(d))}&PIXEL_1=1%208&PIXEL_2=1%208` }),
+    (_d, r) => {
+      assert.equal(r.headers.get('content-type'), 'application/fits');
+      assert.equal(r.text.slice(0, 30), 'SIMPLE  =                    T');
+    },
+  ),
+  'POST /soda': perCase(
+    'SODA pixel cutout (form)',
+    (d) => ({
+      method: 'POST',
+      url: '/soda',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ ID: did(d), PIXEL_1: '2 9', PIXEL_2: '2 9' }).toString(),
+    }),
+    (_d, r) => assert.equal(r.text.slice(0, 30), 'SIMPLE  =                    T'),
+  ),
+  'GET /datalink': datalinkCases((d) => ({
+    method: 'GET',
+    url: `/datalink?ID=${encodeURIComponent(did(d))}`,
+  })),
+  'POST /datalink': datalinkCases((d) => ({
+    method: 'POST',
+    url: '/datalink',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ ID: did(d) }).toString(),
+  })),
 };
+
+/** An observation's publisher DID, the ID the VO services take. */
+function did(d: CaseData): string {
+  return `ivo://fitslake/${d.collection}?${d.obsId}`;
+}
+
+/**
+ * DataLink answers 200 either way: the links of a visible observation, or one NotFoundFault row for
+ * a hidden one — worded as for an ID that does not exist (the twin), so nothing tells them apart.
+ */
+function datalinkCases(build: (d: CaseData) => Req): MatrixCase[] {
+  return CASES.map((x) => ({
+    name: `DataLink [${x}]`,
+    req: () => build(cases[x]),
+    expect: (c) => {
+      const d = cases[x];
+      if (!sees(c, x)) {
+        const twin = twinOf(build(d), d.obsId, 'nosuch-obs');
+        return {
+          status: 200,
+          present: ['NotFoundFault'],
+          twin: { req: twin, swap: [d.obsId, 'nosuch-obs'] },
+        };
+      }
+      return { status: 200, present: ['#this', d.scienceKey.split('/').pop() as string, '/soda'] };
+    },
+  }));
+}
 
 const embargoedSmall = await (async () => {
   const parts: Uint8Array[] = [];
@@ -743,7 +801,20 @@ function assertNoLeak(caller: CallerName, req: Req, r: Res, where: string): void
         assert.ok(!r.text.includes(s), `${where}: leaks ${x} (${s}): ${r.text.slice(0, 400)}`);
 }
 
+/** The IVOA services answer errors as their standards say (DALI text/plain faults, VOTable documents). */
+const VO_ROUTE = /^(GET|POST) \/(soda|datalink|tap|sia|scs)\b/;
+
 function assertErrorShape(r: Res, where: string): void {
+  // (A bad token is refused before any service runs: the server's own JSON shape.)
+  if (VO_ROUTE.test(where.split(' × ')[1] ?? '') && !r.text.startsWith('{')) {
+    assert.match(
+      r.text,
+      /^(UsageError|NotFoundFault|MultiValuedParamNotSupported|Error)\b|QUERY_STATUS/,
+      where,
+    );
+    assert.doesNotMatch(r.text, /\n\s+at |stack/, `${where}: no stack trace`);
+    return;
+  }
   const b = r.json<{ error?: { code?: unknown; message?: unknown } }>();
   assert.equal(typeof b.error?.code, 'string', `${where}: error.code`);
   assert.equal(typeof b.error?.message, 'string', `${where}: error.message`);
