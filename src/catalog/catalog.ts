@@ -1,8 +1,24 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { type DialectAdapter, Kysely, Migrator, PostgresDialect, SqliteAdapter, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { type Dialect, migrationProvider } from './migrations.ts';
 import type { Database } from './schema.ts';
+
+/**
+ * SQLite's DDL is transactional, but Kysely assumes not and runs migrations step by step: a crash
+ * in the middle of one left it half applied ("duplicate column" on restart). Saying so runs all
+ * pending migrations in one transaction, so a crash leaves all of them or none.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+class TransactionalDdlSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
 
 export type CatalogOptions =
   | { kind: 'sqlite'; path: string; busyTimeoutMs?: number }
@@ -48,7 +64,7 @@ export function openCatalog(opts: CatalogOptions): Catalog {
       return stmt;
     };
     db = new Kysely<Database>({
-      dialect: new SqliteDialect({ database: { prepare, close: () => sqlite.close() } }),
+      dialect: new TransactionalDdlSqliteDialect({ database: { prepare, close: () => sqlite.close() } }),
     });
   } else {
     // bigint columns come back as numbers (all ours are far below 2^53).

@@ -1,4 +1,4 @@
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -249,6 +249,46 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .on('observations')
           .columns(['obs_collection', 'public_date'])
           .execute();
+      },
+    },
+    '0005_tap': {
+      // TAP's asynchronous (UWS) jobs: they outlive a restart. A job's result rows live in the
+      // derived zone (tap/jobs/<id>/…); the row keeps where, and the job's phase and times.
+      async up(db: Db) {
+        await db.schema
+          .createTable('tap_jobs')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('owner', 'text')
+          .addColumn('caller', 'text', (c) => c.notNull())
+          .addColumn('run_id', 'text')
+          .addColumn('phase', 'text', (c) => c.notNull())
+          .addColumn('parameters', 'text', (c) => c.notNull())
+          .addColumn('base_url', 'text', (c) => c.notNull())
+          .addColumn('execution_duration', 'integer', (c) => c.notNull())
+          .addColumn('destruction', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('started_at', 'text')
+          .addColumn('ended_at', 'text')
+          .addColumn('error', 'text')
+          .addColumn('result_key', 'text')
+          .addColumn('result_type', 'text')
+          .addColumn('result_size', 'bigint')
+          .addColumn('result_rows', 'bigint')
+          .addColumn('overflow', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema
+          .createIndex('tap_jobs_owner')
+          .on('tap_jobs')
+          .columns(['owner', 'created_at'])
+          .execute();
+        await db.schema.createIndex('tap_jobs_destruction').on('tap_jobs').columns(['destruction']).execute();
+        // ADQL's geometry on PostgreSQL: PL/pgSQL functions the translated SQL calls (SQLite
+        // registers its JavaScript twins on each query connection). Loaded here, not at the top:
+        // the translator's module imports the catalog's.
+        if (dialect === 'postgres') {
+          const { POSTGRES_GEOMETRY_FUNCTIONS } = await import('../services/tap/adql/geometry.ts');
+          for (const f of POSTGRES_GEOMETRY_FUNCTIONS) await sql.raw(f).execute(db);
+        }
       },
     },
   };

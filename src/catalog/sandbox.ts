@@ -55,8 +55,8 @@ export function quoteName(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** Tables visible even to admins' SQL would still not show API token hashes. */
-export const ALWAYS_HIDDEN = ['tokens'];
+/** Hidden even from admins' SQL: API token hashes, and other users' TAP job queries. */
+export const ALWAYS_HIDDEN = ['tokens', 'tap_jobs'];
 
 /**
  * Refuses SQLite statements that name something past the views: a `main.`/`temp.` qualifier

@@ -190,6 +190,35 @@ export interface TokenTable {
   last_used_at: string | null;
 }
 
+/** A TAP asynchronous job (UWS 1.1), kept across restarts; its result file is in the derived zone. */
+export interface TapJobTable {
+  /** Unguessable (128 random bits): an anonymous job is reachable by its id only. */
+  id: string;
+  /** The creating user; null: anonymous. */
+  owner: string | null;
+  /** JSON: the creator as a Caller (user, roles, groups), re-read from the accounts when it runs. */
+  caller: string;
+  run_id: string | null;
+  /** PENDING | QUEUED | EXECUTING | COMPLETED | ERROR | ABORTED */
+  phase: string;
+  /** JSON object: upper-case parameter name → value (LANG, QUERY, FORMAT, MAXREC…). */
+  parameters: string;
+  /** The service's absolute URL when the job was created (for access_url and result links). */
+  base_url: string;
+  /** Seconds. */
+  execution_duration: number;
+  destruction: string;
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  error: string | null;
+  result_key: string | null;
+  result_type: string | null;
+  result_size: BigIntish | null;
+  result_rows: BigIntish | null;
+  overflow: Generated<number>;
+}
+
 export interface Database {
   collections: CollectionTable;
   files: FileTable;
@@ -204,4 +233,5 @@ export interface Database {
   crawler_state: CrawlerStateTable;
   users: UserTable;
   tokens: TokenTable;
+  tap_jobs: TapJobTable;
 }
