@@ -169,7 +169,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--concurrency <n>', 'jobs at once (default: workers.concurrency)')
     .option('--until-idle', 'exit when no job is left')
     .option('--no-reconcile', 'skip the start-up check that queues stored objects missing from the catalog')
-    .addOption(new Option('--with-parent', 'stop when the parent process exits').hideHelp())
+    .addOption(new Option('--parent-pid <pid>', 'stop when this process (the parent) is gone').hideHelp())
     .action(async (opts) => setExit(await workerCommand(opts, io)));
 
   program

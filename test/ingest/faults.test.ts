@@ -15,6 +15,8 @@ import { openLake } from '../../src/lake/lake.ts';
 const CLI = ['--import', 'tsx', 'src/cli/run.ts'];
 const N = 1000;
 const NO_PREVIEWS = { FITSLAKE_INGEST_PREVIEWS: 'false' };
+/** Far above a normal run (seconds) on a loaded 2-core machine. */
+const RUN_LIMIT_MS = 240_000;
 
 function run(
   args: string[],
@@ -30,8 +32,13 @@ function run(
   let out = '';
   child.stdout?.on('data', (d) => (out += d));
   child.stderr?.on('data', (d) => (out += d));
+  // A run that hangs fails this test with what it printed, instead of stalling the whole suite.
+  const watchdog = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
   const done = new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, out })),
+    child.on('close', (code, signal) => {
+      clearTimeout(watchdog);
+      resolve({ code, signal, out });
+    }),
   );
   return { child, done };
 }
@@ -84,8 +91,10 @@ test('SIGKILL at random moments during a 1,000-file ingest, then restart: catalo
     const timer = setTimeout(() => child.kill('SIGKILL'), delay);
     const r = await done;
     clearTimeout(timer);
-    if (r.signal === 'SIGKILL') kills.push(delay);
-    else assert.equal(r.code, 0, r.out);
+    if (r.signal === 'SIGKILL') {
+      assert.ok(delay < RUN_LIMIT_MS, `round ${round} hung: ${r.out}`);
+      kills.push(delay);
+    } else assert.equal(r.code, 0, r.out);
   }
   assert.ok(kills.length >= 1, `seed ${seed}: at least one run must have been killed mid-way`);
   const final = await run(args, NO_PREVIEWS).done;
@@ -197,4 +206,17 @@ test('two processes ingesting the same key at once record one file version', asy
   } finally {
     await l.close();
   }
+});
+
+test('a helper worker whose parent is already gone stops at once (it used to poll forever)', async () => {
+  const lake = mkdtempSync(join(tmpdir(), 'fitslake-orphan-'));
+  assert.equal((await run(['status', '--lake', lake]).done).code, 0);
+  // The pid of a process that has ended: as if the command was killed before its helper started.
+  const gone = spawn(process.execPath, ['-e', '0']);
+  await new Promise((r) => gone.on('exit', r));
+  const t0 = Date.now();
+  const r = await run(['worker', '--no-reconcile', '--parent-pid', String(gone.pid), '--lake', lake]).done;
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /stopped after 0 job\(s\)/);
+  assert.ok(Date.now() - t0 < RUN_LIMIT_MS);
 });

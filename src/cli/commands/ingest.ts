@@ -69,7 +69,8 @@ export async function withWorkers<T>(
       entry,
       'worker',
       '--no-reconcile',
-      '--with-parent',
+      '--parent-pid',
+      String(process.pid),
       '--lake',
       lake.dir,
     ];

@@ -311,7 +311,7 @@ export function workerCommand(
     concurrency?: string;
     untilIdle?: boolean;
     reconcile?: boolean;
-    withParent?: boolean;
+    parentPid?: string;
   },
   io: Output,
 ): Promise<number> {
@@ -321,12 +321,16 @@ export function workerCommand(
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     // A helper process of a command: stop when that command is gone (even killed with SIGKILL).
-    const parent = process.ppid;
-    const watch = opts.withParent
-      ? setInterval(() => {
-          if (process.ppid !== parent) stop.abort();
-        }, 250)
-      : undefined;
+    // The pid comes from the parent, so a parent killed before this line is noticed too.
+    const parent = opts.parentPid === undefined ? undefined : Number(opts.parentPid);
+    const orphaned = () => parent !== undefined && process.ppid !== parent;
+    if (orphaned()) stop.abort();
+    const watch =
+      parent === undefined
+        ? undefined
+        : setInterval(() => {
+            if (orphaned()) stop.abort();
+          }, 250);
     const worker = new Worker(lake);
     io.err(`worker ${worker.owner} started\n`);
     if (opts.reconcile !== false) await reconcile(lake);
