@@ -6,8 +6,10 @@ import { restAdmin } from './rest/admin.ts';
 import { restCollections } from './rest/collections.ts';
 import { restFiles } from './rest/files.ts';
 import { restObservations } from './rest/observations.ts';
+import { siaRoutes } from './sia/routes.ts';
 import { sodaRoutes } from './soda/routes.ts';
 import { sqlRoutes } from './sql/routes.ts';
+import { tapRoutes } from './tap/routes.ts';
 
 /** Every service the server mounts, in order. */
 export const servicePlugins: ((app: FastifyInstance, ctx: ServerContext) => Promise<void>)[] = [
@@ -19,4 +21,6 @@ export const servicePlugins: ((app: FastifyInstance, ctx: ServerContext) => Prom
   eventRoutes,
   sodaRoutes,
   datalinkRoutes,
+  tapRoutes,
+  siaRoutes,
 ];

@@ -751,7 +751,121 @@ const ROUTES: Record<string, MatrixCase[]> = {
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ ID: did(d) }).toString(),
   })),
+  // TAP, SIA and cone search run ADQL over ivoa.obscore as the caller: rows are exactly the visible ones.
+  'GET /tap/sync': [
+    {
+      name: 'TAP sync: all of ivoa.obscore',
+      req: () => ({
+        method: 'GET',
+        url: `/tap/sync?${tapForm('SELECT obs_id, obs_collection FROM ivoa.obscore')}`,
+      }),
+      expect: (c) => ({
+        status: 200,
+        check: (r) => assert.deepEqual(csvIds(r), sorted(visibleObsIds(c)), c),
+      }),
+    },
+    ...perCaseRows('TAP sync: WHERE obs_id', (d) => ({
+      method: 'GET',
+      url: `/tap/sync?${tapForm(`SELECT obs_id FROM ivoa.obscore WHERE obs_id = '${d.obsId}'`)}`,
+    })),
+  ],
+  'POST /tap/sync': perCaseRows('TAP sync (form): WHERE obs_id', (d) => ({
+    method: 'POST',
+    url: '/tap/sync',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: tapForm(`SELECT obs_id FROM ivoa.obscore WHERE obs_id = '${d.obsId}'`),
+  })),
+  'GET /tap/tables': [
+    {
+      name: 'TAP tables: keyword views of visible collections only',
+      req: () => ({ method: 'GET', url: '/tap/tables' }),
+      expect: (c) => ({
+        status: 200,
+        present: [
+          'ivoa.obscore',
+          ...COLLECTIONS.filter((x) => collectionSeen[x](c) && x !== 'vaultx').map((x) => `hdr_${x}`),
+        ],
+      }),
+    },
+  ],
+  'GET /sia/query': [
+    {
+      name: 'SIA 2: the whole sky',
+      req: () => ({ method: 'GET', url: '/sia/query?POS=RANGE%200%20360%20-90%2090&RESPONSEFORMAT=csv' }),
+      expect: (c) => ({
+        status: 200,
+        check: (r) => assert.deepEqual(csvIds(r), sorted(visibleObsIds(c)), c),
+      }),
+    },
+  ],
+  'POST /sia/query': perCaseRows('SIA 2 (form): ID', (d) => ({
+    method: 'POST',
+    url: '/sia/query',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ ID: did(d), RESPONSEFORMAT: 'csv' }).toString(),
+  })),
+  'GET /scs': CASES.map((x) => ({
+    name: `cone search at the observation [${x}]`,
+    req: () => {
+      const [ra, dec] = position.get(cases[x].id) as [number, number];
+      return { method: 'GET', url: `/scs?RA=${ra}&DEC=${dec}&SR=0.001&VERB=1` };
+    },
+    expect: (c) => ({
+      status: 200,
+      check: (r) => assert.equal(r.text.includes(did(cases[x])), sees(c, x), `${c} sees ${x}`),
+    }),
+  })),
+  'POST /scs': [
+    {
+      name: 'cone search (form) over the whole sky',
+      req: () => ({
+        method: 'POST',
+        url: '/scs',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'RA=0&DEC=0&SR=180&VERB=1',
+      }),
+      expect: (c) => ({ status: 200, present: visibleCases(c).map((x) => did(cases[x])) }),
+    },
+  ],
 };
+
+// ---- the VO query services' helpers ---------------------------------------------------------------
+
+const position = new Map<number, [number, number]>();
+for (const o of await m.lake.catalog.db.selectFrom('observations').select(['id', 's_ra', 's_dec']).execute())
+  if (o.s_ra !== null && o.s_dec !== null) position.set(Number(o.id), [Number(o.s_ra), Number(o.s_dec)]);
+
+function tapForm(query: string): string {
+  return new URLSearchParams({ LANG: 'ADQL', QUERY: query, FORMAT: 'csv', MAXREC: '1000' }).toString();
+}
+/** The obs_id column of a CSV answer (its values hold no commas or quotes here). */
+function csvIds(r: Res): string[] {
+  const [head, ...lines] = r.bytes.toString('utf8').trim().split(/\r?\n/);
+  const at = head.split(',').indexOf('obs_id');
+  assert.ok(at >= 0, `an obs_id column: ${head}`);
+  return sorted(lines.map((l) => l.split(',')[at]));
+}
+/** The observations the caller sees (the matrix lake holds one observation per case). */
+function visibleObsIds(c: CallerName): string[] {
+  return visibleCases(c).map((x) => cases[x].obsId);
+}
+/** A query naming one case's observation: its row, or (hidden) the answer for an obs_id that does not exist. */
+function perCaseRows(name: string, build: (d: CaseData) => Req): MatrixCase[] {
+  return CASES.map((x) => ({
+    name: `${name} [${x}]`,
+    req: () => build(cases[x]),
+    expect: (c) => {
+      const d = cases[x];
+      if (!sees(c, x))
+        return {
+          status: 200,
+          check: (r) => assert.deepEqual(csvIds(r), [], `${c}: no row`),
+          twin: { req: twinOf(build(d), d.obsId, 'nosuch-obs'), swap: [d.obsId, 'nosuch-obs'] },
+        };
+      return { status: 200, check: (r) => assert.deepEqual(csvIds(r), [d.obsId]) };
+    },
+  }));
+}
 
 /** An observation's publisher DID, the ID the VO services take. */
 function did(d: CaseData): string {

@@ -5,7 +5,7 @@ import type { Visibility } from '../../catalog/access.ts';
 import type { Catalog } from '../../catalog/catalog.ts';
 import { QueryError, readOnlyQuery } from '../../catalog/readonly.ts';
 import { AdqlError, type Translation, translateAdql } from './adql/index.ts';
-import { outColumns } from './columns.ts';
+import { type OutColumn, outColumns } from './columns.ts';
 import { tapMetadata } from './metadata.ts';
 import { type OutputFormat, outputFormat, writeResult } from './votable.ts';
 
@@ -63,6 +63,8 @@ export interface RunOptions {
   /** The service's absolute URL, compiled into ObsCore access_url. */
   base: string;
   timeoutMs: number;
+  /** Adjusts the result's column metadata (cone search marks its ID and position columns). */
+  columns?: (columns: OutColumn[]) => OutColumn[];
 }
 
 export interface TapResult {
@@ -112,7 +114,8 @@ export async function runQuery(q: CheckedQuery, opts: RunOptions): Promise<TapRe
   const keys = byName ? cols.map((c) => c.name) : result.columns;
   const cells = rows.map((r) => keys.map((k) => r[k]));
   const named = cells.map((r) => Object.fromEntries(cols.map((c, i) => [c.name, r[i]])));
-  const columns = outColumns(cols, named);
+  const described = outColumns(cols, named);
+  const columns = opts.columns ? opts.columns(described) : described;
   const body = writeResult(q.format, {
     columns,
     rows: cells,

@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasRole } from '../../catalog/access.ts';
 import { keepQueryProcessWarm } from '../../catalog/readonly.ts';
+import { HttpError } from '../http/errors.ts';
 import type { ServerContext } from '../http/server.ts';
 import { tapMetadata } from './metadata.ts';
 import { checkParams, runQuery, TapError, type TapParams } from './query.ts';
@@ -192,6 +193,8 @@ export function tapPlugin(opts: TapOptions = {}) {
 
     // Every error under /tap is a VOTable error document (clients parse nothing else).
     app.setErrorHandler((err, request, reply) => {
+      // The server's own refusals (a bad token, the rate limit) keep the server's JSON shape.
+      if (err instanceof HttpError) throw err;
       if (err instanceof TapError) return sendVotableError(reply, 400, err.message);
       const e = err as { statusCode?: number; message: string };
       if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)
@@ -212,8 +215,16 @@ export function tapPlugin(opts: TapOptions = {}) {
       return reply.type(contentType(result.format)).send(result.body);
     };
     const hide = { schema: { hide: true } };
-    app.get('/tap/sync', hide, sync);
-    app.post('/tap/sync', hide, sync);
+    // The routes that return data are documented (and so in the access matrix); UWS and VOSI
+    // plumbing is described by /tap/capabilities for TAP clients.
+    const syncDoc = {
+      summary: 'TAP sync query',
+      description:
+        'TAP 1.1 synchronous query: LANG=ADQL, QUERY, FORMAT|RESPONSEFORMAT (votable, votable/b2, csv, ' +
+        'tsv, json, fits), MAXREC. Runs over the tables the caller may see; errors are VOTable documents.',
+    };
+    app.get('/tap/sync', { schema: syncDoc }, sync);
+    app.post('/tap/sync', { schema: { ...syncDoc, summary: 'TAP sync query (form)' } }, sync);
 
     // ---- VOSI --------------------------------------------------------------------------------------
     app.get('/tap', hide, async (request, reply) =>
@@ -237,7 +248,12 @@ export function tapPlugin(opts: TapOptions = {}) {
       }
       return reply.type(XML_TYPE).send(availability(ok, note));
     });
-    app.get('/tap/tables', hide, async (request, reply) => {
+    const tablesDoc = {
+      summary: 'TAP tables (VODataService)',
+      description:
+        'ivoa.obscore, TAP_SCHEMA and the keyword views of the collections the caller may see; ?detail=min omits columns.',
+    };
+    app.get('/tap/tables', { schema: tablesDoc }, async (request, reply) => {
       const p = first(paramsOf(request));
       const meta = await tapMetadata(catalog, await request.visibility(), baseOf(request));
       return reply.type(XML_TYPE).send(tableset(meta, (p.DETAIL ?? '').toLowerCase() !== 'min'));

@@ -83,6 +83,27 @@ export function capabilities(base: string, limits: UwsLimits): string {
   ].join('\n');
 }
 
+/** Capabilities of a simple DAL service (SIA, cone search): its standard, its endpoint, and VOSI. */
+export function simpleCapabilities(
+  base: string,
+  service: { standardID: string; path: string; vosiPath: string },
+): string {
+  const url = (p: string) => xml(`${base}${p}`);
+  const vosi = (id: string, path: string) =>
+    `<capability standardID="ivo://ivoa.net/std/VOSI#${id}"><interface xsi:type="vs:ParamHTTP"><accessURL use="full">${url(path)}</accessURL></interface></capability>`;
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<vosi:capabilities xmlns:vosi="http://www.ivoa.net/xml/VOSICapabilities/v1.0" xmlns:xsi="${XSI}" xmlns:vr="${VR}" xmlns:vs="${VS}">`,
+    `<capability standardID="${xml(service.standardID, true)}">`,
+    `<interface xsi:type="vs:ParamHTTP" role="std"><accessURL use="base">${url(service.path)}</accessURL></interface>`,
+    '</capability>',
+    vosi('capabilities', `${service.vosiPath}/capabilities`),
+    vosi('availability', `${service.vosiPath}/availability`),
+    '</vosi:capabilities>',
+    '',
+  ].join('\n');
+}
+
 export function availability(available: boolean, note: string): string {
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
