@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../config/config.ts';
 import { initLake } from '../config/init.ts';
 import { tokenCommand, userCommand } from './commands/accounts.ts';
+import { cutoutCommand, lightcurveCommand } from './commands/cutout.ts';
 import { demoCommand } from './commands/demo.ts';
 import { headerCommand } from './commands/header.ts';
 import { indexCommand } from './commands/index-cmd.ts';
@@ -190,6 +191,38 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--force', 're-create copies that are up to date')
     .option('--json', 'one JSON object per file')
     .action(async (opts) => setExit(await optimizeCommand(opts, io)));
+
+  program
+    .command('cutout')
+    .description(
+      'cut a box out of an image or cube into a FITS file with its WCS shifted (reads only the box)',
+    )
+    .argument(
+      '<input>',
+      'a FITS file, an http(s) URL, or a lake ID (raw key collection/path, or ivo://fitslake/…)',
+    )
+    .option('--hdu <N|EXTNAME>', 'the image HDU (default: the first with data)')
+    .option('--ra <deg>', 'centre of a sky circle, ICRS degrees')
+    .option('--dec <deg>', 'centre of a sky circle, ICRS degrees')
+    .option('--radius <angle>', 'radius of the circle: degrees, or e.g. 30arcsec, 2arcmin')
+    .option(
+      '--pixels <ranges>',
+      '"x1:x2,y1:y2[,z1:z2]": 1-based, inclusive, FITS axis order (* keeps an axis)',
+    )
+    .requiredOption('-o, --output <file>', 'the cutout FITS file (- for stdout)')
+    .option(...LAKE)
+    .action(async (input: string, opts) => setExit(await cutoutCommand(input, opts, io)));
+
+  program
+    .command('lightcurve')
+    .description('print one pixel of a cube through every frame: frame, time (when the WCS has one), value')
+    .argument('<input>', 'a FITS file, an http(s) URL, or a lake ID')
+    .option('--hdu <N|EXTNAME>', 'the cube HDU (default: the first image with data)')
+    .requiredOption('--x <X>', 'pixel column, 1-based (axis 1)')
+    .requiredOption('--y <Y>', 'pixel row, 1-based (axis 2)')
+    .option('--format <format>', 'tsv | csv | json', 'tsv')
+    .option(...LAKE)
+    .action(async (input: string, opts) => setExit(await lightcurveCommand(input, opts, io)));
 
   program
     .command('collection')

@@ -552,7 +552,7 @@ async function readOf(source: ByteSource, plan: CutoutPlan, opts: ReadCutoutOpti
 }
 
 /** A forward-only source read by several callers at once: reads are queued so offsets only grow. */
-function serialized(source: ByteSource): ByteSource {
+export function serialized(source: ByteSource): ByteSource {
   let chain: Promise<unknown> = Promise.resolve();
   return {
     name: source.name,
