@@ -7,6 +7,7 @@ import { demoCommand } from './commands/demo.ts';
 import { headerCommand } from './commands/header.ts';
 import { indexCommand } from './commands/index-cmd.ts';
 import { ingestCommand } from './commands/ingest.ts';
+import { mountCommand } from './commands/mount.ts';
 import {
   collectionCommand,
   getCommand,
@@ -180,6 +181,18 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--prefix <prefix>', 'only keys under this prefix')
     .option('--no-wait', 'return once queued')
     .action(async (opts) => setExit(await reindexCommand(opts, io)));
+
+  program
+    .command('mount')
+    .description(
+      'mount a cloud index (fitslake index) as a read-only collection: its files stay at their data URLs',
+    )
+    .argument('<index>', 'the index: an http(s) URL, or a local path whose data URLs are absolute')
+    .requiredOption('-c, --collection <name>', 'the collection its files form')
+    .option('--no-wait', 'return once catalogued (previews and the keyword view are left to workers)')
+    .option('--json', 'the outcome as JSON')
+    .option(...LAKE)
+    .action(async (index: string, opts) => setExit(await mountCommand(index, opts, io)));
 
   program
     .command('optimize')

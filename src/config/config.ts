@@ -40,6 +40,8 @@ export const CollectionSettingsSchema = z
     pathTemplate: z.string().optional(),
     /** Write a range-readable tile-compressed copy of each whole-file .gz/.bz2 FITS after ingest. */
     optimize: z.boolean().optional(),
+    /** A mounted cloud index (`fitslake mount`): the collection's files live at its data URLs, read-only. */
+    mount: z.object({ index: z.string() }).strict().optional(),
   })
   .strict();
 

@@ -10,7 +10,9 @@ import type { ByteSource } from '../fits/byte-source.ts';
 import { openFits } from '../fits/fits-file.ts';
 import { FileSource } from '../io/file-source.ts';
 import type { Lake } from '../lake/lake.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
 import { sniff } from './content.ts';
+import { storeFor } from './mounts.ts';
 import { scienceHdu } from './observe.ts';
 import { renderPreview, thumbnailFromImage } from './preview.ts';
 
@@ -28,10 +30,9 @@ async function collect(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
  * decompressed temporary copy (previews need random access; the stream is decompressed once).
  */
 async function randomAccess(
-  lake: Lake,
+  store: ObjectStore,
   key: string,
 ): Promise<{ source: ByteSource; done: () => Promise<void> }> {
-  const store = lake.zones.raw;
   const source = await store.source(key);
   const what = sniff(await source.read(0, 4));
   if (what !== 'gzip' && what !== 'bzip2') return { source, done: async () => source.close?.() };
@@ -63,13 +64,15 @@ export async function makePreviews(lake: Lake, fileId: number): Promise<string[]
   const cat = lake.catalog;
   const file = await cat.db
     .selectFrom('files')
-    .select(['id', 'key', 'kind', 'status', 'collection'])
+    .select(['id', 'zone', 'key', 'kind', 'status', 'collection'])
     .where('id', '=', fileId)
     .executeTakeFirst();
   if (file?.status !== 'ingested') return [];
+  // A mounted file is read where it lies (by range; a whole-file .gz/.bz2 as one stream).
+  const store = await storeFor(lake, file.zone, file.key);
   const outputs: { suffix: string; role: string; bytes: Uint8Array }[] = [];
   if (file.kind === 'fits') {
-    const { source, done } = await randomAccess(lake, file.key);
+    const { source, done } = await randomAccess(store, file.key);
     try {
       const fits = await openFits(source);
       const hdu = scienceHdu(fits.hdus);
@@ -83,7 +86,7 @@ export async function makePreviews(lake: Lake, fileId: number): Promise<string[]
       await done();
     }
   } else if (file.kind === 'image') {
-    const thumb = await thumbnailFromImage(await collect(await lake.zones.raw.get(file.key)), THUMB_SIZE);
+    const thumb = await thumbnailFromImage(await collect(await store.get(file.key)), THUMB_SIZE);
     outputs.push({ suffix: '.thumb.jpg', role: 'auto-thumbnail', bytes: thumb.bytes });
   } else return [];
 

@@ -19,6 +19,7 @@ import { type Hdu, logicalHeader, logicalShape } from '../../fits/hdu.ts';
 import { type AxisRange, type ImageData, readSection } from '../../fits/image.ts';
 import { timeAxis } from '../../fits/time-axis.ts';
 import type { HttpSourceOptions } from '../../io/http-source.ts';
+import { storeFor } from '../../ingest/mounts.ts';
 import { openSource } from '../../io/open.ts';
 import { type Lake, openLake } from '../../lake/lake.ts';
 import { imageHdus, isDid, resolveId } from '../../services/soda/resolve.ts';
@@ -117,7 +118,7 @@ async function lakeInput(id: string, dir: string | undefined): Promise<Input> {
     const file = target.file;
     if (!file) throw new InputError('not-found', `${id}: its science file has not arrived yet`);
     if (file.kind !== 'fits') throw new InputError('not-image', `${id}: ${file.key} is not a FITS file`);
-    const src = await openForCutout(lake.zones.raw, file.key);
+    const src = await openForCutout(await storeFor(lake, file.zone, file.key), file.key);
     const name = isDid(id) ? `${id} (${file.key})` : id;
     return {
       name,

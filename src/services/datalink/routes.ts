@@ -130,7 +130,7 @@ async function linksFor(
       contentLength: Number(f.size),
       localSemantics: f.role,
     });
-    if (f.kind === 'fits' && f.zone === 'raw')
+    if (f.kind === 'fits' && (f.zone === 'raw' || f.zone === 'mounted'))
       out.push({
         id,
         accessUrl: `${url}/header`,

@@ -5,6 +5,7 @@ import type { Selectable } from 'kysely';
 import { z } from 'zod';
 import { fileFilter, observationFilter, type Visibility } from '../../catalog/access.ts';
 import type { FileTable } from '../../catalog/schema.ts';
+import { storeFor } from '../../ingest/mounts.ts';
 import type { Lake } from '../../lake/lake.ts';
 import type { ObjectMeta, ObjectStore } from '../../storage/object-store.ts';
 import { HttpError } from '../http/errors.ts';
@@ -29,7 +30,8 @@ import { contentDisposition, ifRangeHolds, notModified, parseRange } from './ran
  * served only to admins and to its uploader.
  */
 
-const ZONES = ['raw', 'derived', 'previews'] as const;
+// `mounted`: files of a mounted cloud index, served from (redirected to) their data URLs.
+const ZONES = ['raw', 'derived', 'previews', 'mounted'] as const;
 type DownloadZone = (typeof ZONES)[number];
 
 const query = z.object({
@@ -141,8 +143,9 @@ async function resolve(
   key: string,
 ): Promise<Target> {
   const v = await request.visibility();
-  const store = lake.zones[zone];
   const row = await visibleFile(lake, v, zone, key);
+  if (!row && zone === 'mounted') throw notFound(zone, key);
+  const store = await storeFor(lake, zone, key);
   if (!row) {
     // Not catalogued at all (uploaded, not ingested yet): only its uploader and admins may fetch it;
     // a catalogued file hidden by the rule stays hidden, whoever uploaded its bytes.

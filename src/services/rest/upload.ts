@@ -124,6 +124,12 @@ async function checkTarget(lake: Lake, request: FastifyRequest, key: string): Pr
       'forbidden',
       `collection ${JSON.stringify(collection)} does not exist or is not visible to ${request.caller.user ?? 'anonymous callers'}`,
     );
+  if ((await lake.collection(collection)).mount)
+    throw new HttpError(
+      409,
+      'read-only',
+      `collection ${JSON.stringify(collection)} is a mounted index: its files live at their data URLs and cannot be uploaded to`,
+    );
   if (v.all) return;
   const hidden = await lake.catalog.db
     .selectFrom('files')

@@ -64,7 +64,7 @@ export async function resolveId(lake: Lake, v: Visibility, id: string): Promise<
   const file = await db
     .selectFrom('files')
     .selectAll()
-    .where('zone', '=', 'raw')
+    .where('zone', 'in', ['raw', 'mounted'])
     .where('key', '=', id)
     .where('current', '=', 1)
     .where(fileFilter(v, 'files'))

@@ -14,6 +14,7 @@ import {
 import { FitsError } from '../../fits/errors.ts';
 import type { Hdu } from '../../fits/hdu.ts';
 import type { Lake } from '../../lake/lake.ts';
+import { storeFor } from '../../ingest/mounts.ts';
 import { StorageError } from '../../storage/errors.ts';
 import type { ServerContext } from '../http/server.ts';
 import { type Params, SodaFault, collectParams, cutoutRequest, single } from './params.ts';
@@ -139,7 +140,7 @@ export async function sodaCutout(
 
   let src: Awaited<ReturnType<typeof openForCutout>>;
   try {
-    src = await openForCutout(lake.zones.raw, file.key);
+    src = await openForCutout(await storeFor(lake, file.zone, file.key), file.key);
   } catch (err) {
     if (err instanceof StorageError && err.code === 'not-found')
       throw notFound(id, 'the stored file is missing');
