@@ -23,12 +23,14 @@ export interface QueryResult {
 export interface QueryLimits {
   timeoutMs?: number;
   maxRows?: number;
+  /** Cancels the query: the SQLite query process is killed, a PostgreSQL backend cancelled. */
+  signal?: AbortSignal;
 }
 
 export class QueryError extends Error {
   override name = 'QueryError';
   /** not-allowed: the statement names something outside the caller's views. */
-  readonly code: 'not-read-only' | 'not-allowed' | 'timeout' | 'sql';
+  readonly code: 'not-read-only' | 'not-allowed' | 'timeout' | 'aborted' | 'sql';
   constructor(code: QueryError['code'], message: string) {
     super(message);
     this.code = code;
@@ -70,7 +72,7 @@ export async function readOnlyQuery(
         throw err;
       }
     }
-    return sqliteQuery(cat.options.path, text, timeoutMs, maxRows, visibility);
+    return sqliteQuery(cat.options.path, text, timeoutMs, maxRows, visibility, limits.signal);
   }
   if (visibility) {
     try {
@@ -101,13 +103,26 @@ export async function readOnlyQuery(
       }
       // Read-only from here on (a transaction may turn read-only at any point, never back).
       await sql`SET TRANSACTION READ ONLY`.execute(conn);
-      const r = await sql.raw<Record<string, unknown>>(text).execute(conn);
+      // A cancel comes from another connection: this one is busy running the query.
+      const pid = limits.signal
+        ? (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(conn)).rows[0].pid
+        : 0;
+      const onAbort = () => void sql`SELECT pg_cancel_backend(${pid})`.execute(cat.db).catch(() => {});
+      if (limits.signal?.aborted) throw new QueryError('aborted', 'the query was cancelled');
+      limits.signal?.addEventListener('abort', onAbort, { once: true });
+      const r = await sql
+        .raw<Record<string, unknown>>(text)
+        .execute(conn)
+        .finally(() => limits.signal?.removeEventListener('abort', onAbort));
       const rows = r.rows.slice(0, maxRows);
       // (With no rows, Kysely's raw result does not carry the column names.)
       const columns = rows.length ? Object.keys(rows[0]) : [];
       return { columns, rows, truncated: r.rows.length > maxRows };
     } catch (err) {
+      if (err instanceof QueryError) throw err;
       const m = (err as Error).message;
+      if (/canceling statement due to user request/i.test(m))
+        throw new QueryError('aborted', 'the query was cancelled');
       if (/statement timeout/i.test(m))
         throw new QueryError('timeout', `query ran longer than ${timeoutMs} ms`);
       if (/read-only transaction/i.test(m)) throw new QueryError('not-read-only', m);
@@ -199,7 +214,9 @@ function sqliteQuery(
   timeoutMs: number,
   maxRows: number,
   visibility: Visibility | undefined,
+  signal?: AbortSignal,
 ): Promise<QueryResult> {
+  if (signal?.aborted) return Promise.reject(new QueryError('aborted', 'the query was cancelled'));
   const child = takeChild();
   child.stdin.end(JSON.stringify({ path, text, maxRows, visibility }));
   const out: Buffer[] = [];
@@ -207,7 +224,13 @@ function sqliteQuery(
   child.stderr.on('data', (d: Buffer) => (err += d));
   return new Promise((resolve, reject) => {
     let timedOut = false;
+    let cancelled = false;
     let timer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      cancelled = true;
+      child.kill('SIGKILL');
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     // The time limit counts from the child's "R" (loaded, reading its query): starting Node is
     // not the query's time.
     child.stdout.on('data', (d: Buffer) => {
@@ -226,6 +249,8 @@ function sqliteQuery(
     });
     child.on('close', (code) => {
       if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (cancelled) return reject(new QueryError('aborted', 'the query was cancelled'));
       if (timedOut) return reject(new QueryError('timeout', `query ran longer than ${timeoutMs} ms`));
       let m: QueryResult & { error?: string };
       try {

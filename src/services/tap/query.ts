@@ -63,6 +63,8 @@ export interface RunOptions {
   /** The service's absolute URL, compiled into ObsCore access_url. */
   base: string;
   timeoutMs: number;
+  /** Stops the query (UWS ABORT, a deleted job): its SQL is cancelled, not left to run. */
+  signal?: AbortSignal;
   /** Adjusts the result's column metadata (cone search marks its ID and position columns). */
   columns?: (columns: OutColumn[]) => OutColumn[];
 }
@@ -94,7 +96,7 @@ export async function runQuery(q: CheckedQuery, opts: RunOptions): Promise<TapRe
     result = await readOnlyQuery(
       opts.catalog,
       translation.sql,
-      { timeoutMs: opts.timeoutMs, maxRows: q.maxrec + 1 },
+      { timeoutMs: opts.timeoutMs, maxRows: q.maxrec + 1, ...(opts.signal ? { signal: opts.signal } : {}) },
       opts.visibility,
     );
   } catch (err) {

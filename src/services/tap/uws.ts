@@ -85,6 +85,8 @@ export class JobManager {
   private queue: string[] = [];
   private running = new Set<string>();
   private aborted = new Set<string>();
+  /** Cancels the query of a running job (its SQL stops: the query process is killed, or cancelled). */
+  private stops = new Map<string, AbortController>();
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -125,6 +127,7 @@ export class JobManager {
     this.closed = true;
     if (this.sweeper) clearInterval(this.sweeper);
     this.queue = [];
+    for (const s of this.stops.values()) s.abort();
   }
 
   /** Deletes jobs past their destruction time, and their results. */
@@ -259,7 +262,7 @@ export class JobManager {
   async abort(job: Job): Promise<void> {
     if (!ACTIVE.includes(job.phase)) return;
     this.queue = this.queue.filter((q) => q !== job.id);
-    if (this.running.has(job.id)) this.aborted.add(job.id);
+    if (this.running.has(job.id)) this.stop(job.id);
     await this.update(job.id, { phase: 'ABORTED', ended_at: now() });
   }
 
@@ -270,7 +273,7 @@ export class JobManager {
       .where('id', '=', id)
       .executeTakeFirst();
     this.queue = this.queue.filter((q) => q !== id);
-    if (this.running.has(id)) this.aborted.add(id);
+    if (this.running.has(id)) this.stop(id);
     await this.catalog.db.deleteFrom('tap_jobs').where('id', '=', id).execute();
     if (job?.result_key) await this.store.delete(job.result_key).catch(() => false);
     this.changes.emit(id, 'DELETED');
@@ -279,6 +282,11 @@ export class JobManager {
   /** The result file's bytes. */
   async result(job: Job): Promise<AsyncIterable<Uint8Array>> {
     return this.store.get(job.resultKey as string);
+  }
+
+  private stop(id: string): void {
+    this.aborted.add(id);
+    this.stops.get(id)?.abort();
   }
 
   private enqueue(id: string): void {
@@ -296,6 +304,7 @@ export class JobManager {
         .finally(() => {
           this.running.delete(id);
           this.aborted.delete(id);
+          this.stops.delete(id);
           this.pump();
         });
     }
@@ -305,6 +314,8 @@ export class JobManager {
     const job = await this.get(id);
     if (job?.phase !== 'QUEUED') return;
     await this.update(id, { phase: 'EXECUTING', started_at: now() });
+    const stop = new AbortController();
+    this.stops.set(id, stop);
     try {
       // The creator's current roles and groups (a revoked role no longer applies).
       let caller = job.caller;
@@ -321,6 +332,7 @@ export class JobManager {
         visibility,
         base: job.baseUrl,
         timeoutMs: job.executionDuration * 1000,
+        signal: stop.signal,
       });
       if (this.aborted.has(id) || this.closed) return;
       const key = `tap/jobs/${id}/result.${result.format.ext}`;

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { sql } from 'kysely';
 import { createToken, saveUser } from '../../../src/catalog/accounts.ts';
 import { loadConfig } from '../../../src/config/config.ts';
 import { writeSampleNight } from '../../../src/demo/sample-night.ts';
@@ -13,8 +14,8 @@ import { queueIngest } from '../../../src/ingest/sources.ts';
 import { Worker } from '../../../src/ingest/worker.ts';
 import { lakeOf } from '../../../src/lake/lake.ts';
 import { tapPlugin } from '../../../src/services/tap/routes.ts';
-import { type RunningServer, startServer } from '../../util/server.ts';
 import { useEngines } from '../../util/engines.ts';
+import { type RunningServer, startServer } from '../../util/server.ts';
 
 const engines = useEngines(55471);
 let srv: RunningServer | undefined;
@@ -111,6 +112,38 @@ test('postgres: sync, cone search, TAP_SCHEMA, embargo and an async job', async 
   assert.equal(csv, `n\n${Number(total.n)}\n`);
   const row = await cat.db.selectFrom('tap_jobs').select(['phase', 'owner']).executeTakeFirstOrThrow();
   assert.deepEqual(row, { phase: 'COMPLETED', owner: 'ada' });
+
+  // ABORT cancels the backend's statement (pg_cancel_backend), not just the job's phase.
+  const from = Array.from({ length: 8 }, (_, i) => `ivoa.obscore t${i}`).join(', ');
+  const slow = await fetch(`${srv.url}/tap/async`, {
+    method: 'POST',
+    headers: { ...ada, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      LANG: 'ADQL',
+      QUERY: `SELECT COUNT(*) AS slow_marker FROM ${from}`,
+      PHASE: 'RUN',
+    }).toString(),
+    redirect: 'manual',
+  });
+  const slowJob = slow.headers.get('location') as string;
+  const active = async () =>
+    Number(
+      (
+        await sql<{ n: number }>`SELECT count(*) AS n FROM pg_stat_activity
+          WHERE state = 'active' AND query LIKE '%slow_marker%' AND pid <> pg_backend_pid()`.execute(cat.db)
+      ).rows[0].n,
+    );
+  for (let i = 0; i < 100 && (await active()) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(await active(), 1, 'the slow statement runs');
+  const aborted = await fetch(`${slowJob}/phase`, {
+    method: 'POST',
+    headers: { ...ada, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'PHASE=ABORT',
+    redirect: 'manual',
+  });
+  assert.equal(aborted.status, 303);
+  for (let i = 0; i < 100 && (await active()) > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(await active(), 0, 'cancelled within seconds of the ABORT');
   await srv.close();
   srv = undefined;
   await lake.close();

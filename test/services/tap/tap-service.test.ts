@@ -505,6 +505,28 @@ test('async: anonymous job reachable by id; ERROR with a VOTable error naming th
   assert.match(bx, /LANG=PQL is not supported/);
 });
 
+test('async: ABORT of an EXECUTING job cancels its SQL — the next job (concurrency 1) does not wait for it', async () => {
+  // Seven self-joins of ObsCore: billions of rows, minutes of work unless cancelled.
+  const from = Array.from({ length: 7 }, (_, i) => `ivoa.obscore t${i}`).join(', ');
+  const slow = await createJob({ LANG: 'ADQL', QUERY: `SELECT COUNT(*) AS n FROM ${from}`, PHASE: 'RUN' });
+  for (let i = 0; i < 100 && (await (await get(`${slow}/phase`)).text()) !== 'EXECUTING\n'; i++)
+    await new Promise((r) => setTimeout(r, 50));
+  assert.equal(await (await get(`${slow}/phase`)).text(), 'EXECUTING\n');
+  const t0 = Date.now();
+  assert.equal((await post(`${slow}/phase`, { PHASE: 'ABORT' })).status, 303);
+  assert.equal(await (await get(`${slow}/phase`)).text(), 'ABORTED\n');
+  const next = await createJob({
+    LANG: 'ADQL',
+    QUERY: 'SELECT TOP 1 obs_id FROM ivoa.obscore',
+    PHASE: 'RUN',
+  });
+  const x = await waitDone(next);
+  assert.equal(tag(x, 'phase'), 'COMPLETED', x);
+  // Without the cancel the only query slot stays busy until the slow job's duration (600 s) ends.
+  assert.ok(Date.now() - t0 < 30_000, `the next job ran ${Date.now() - t0} ms after the abort`);
+  assert.equal(await (await get(`${slow}/phase`)).text(), 'ABORTED\n', 'still ABORTED, never COMPLETED');
+});
+
 test('async: destruction time set, then the job and its result are deleted after it', async () => {
   const job = await createJob(
     { LANG: 'ADQL', QUERY: 'SELECT TOP 1 obs_id FROM ivoa.obscore', PHASE: 'RUN' },
