@@ -1,6 +1,7 @@
 // Browser-safe: fetch only, no Node imports.
 import type { ByteRange, ByteSource } from '../fits/byte-source.ts';
 import { FitsError } from '../fits/errors.ts';
+import { RangeRequester } from '../io/range-requests.ts';
 
 export interface RangeSourceOptions {
   /**
@@ -22,8 +23,6 @@ export interface RangeSourceOptions {
   fetch?: typeof fetch;
 }
 
-const TRANSIENT = new Set([408, 429, 500, 502, 503, 504]);
-
 /**
  * An HTTP(S) object of KNOWN size (from the cloud index) read by exact Range requests.
  *
@@ -38,14 +37,7 @@ export class RangeSource implements ByteSource {
   readonly url: string;
   private readonly length: number;
   private readonly o: Required<Omit<RangeSourceOptions, 'headers' | 'fetch'>>;
-  private readonly headers: Record<string, string>;
-  private readonly fetchFn: typeof fetch;
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  /** Requests sent (retries included), body bytes received, the most requests in flight at once. */
-  requests = 0;
-  bytesFetched = 0;
-  maxActive = 0;
+  private readonly http: RangeRequester;
 
   constructor(url: string, size: number, opts: RangeSourceOptions = {}) {
     this.url = url;
@@ -58,9 +50,24 @@ export class RangeSource implements ByteSource {
       retries: opts.retries ?? 4,
       backoffMs: opts.backoffMs ?? 200,
     };
-    this.headers = opts.headers ?? {};
-    // Bound to globalThis: a browser's fetch throws "Illegal invocation" when called as a method.
-    this.fetchFn = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.http = new RangeRequester(url, {
+      concurrency: this.o.concurrency,
+      retries: this.o.retries,
+      backoffMs: this.o.backoffMs,
+      ...(opts.headers ? { headers: opts.headers } : {}),
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    });
+  }
+
+  /** Requests sent (retries included), body bytes received, the most requests in flight at once. */
+  get requests(): number {
+    return this.http.requests;
+  }
+  get bytesFetched(): number {
+    return this.http.bytesFetched;
+  }
+  get maxActive(): number {
+    return this.http.maxActive;
   }
 
   async size(): Promise<number> {
@@ -100,76 +107,22 @@ export class RangeSource implements ByteSource {
     return out;
   }
 
-  private async slot<T>(fn: () => Promise<T>): Promise<T> {
-    while (this.active >= this.o.concurrency) await new Promise<void>((r) => this.waiting.push(r));
-    this.active++;
-    this.maxActive = Math.max(this.maxActive, this.active);
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
-
   private async fetchRange(offset: number, length: number): Promise<Uint8Array> {
     const range = `bytes=${offset}-${offset + length - 1}`;
     const where = { file: this.url, offset };
-    for (let attempt = 0; ; attempt++) {
-      let res: { status: number; headers: Headers; body?: Uint8Array };
-      try {
-        res = await this.slot(async () => {
-          this.requests++;
-          const r = await this.fetchFn(this.url, { headers: { ...this.headers, range } });
-          if (r.status !== 206) {
-            await r.body?.cancel(); // never download a body we did not ask for
-            return { status: r.status, headers: r.headers };
-          }
-          const body = new Uint8Array(await r.arrayBuffer());
-          this.bytesFetched += body.length;
-          return { status: r.status, headers: r.headers, body };
-        });
-      } catch (err) {
-        if (attempt < this.o.retries) {
-          await sleep(this.o.backoffMs * 2 ** attempt);
-          continue;
-        }
-        throw new FitsError(
-          'io',
-          `HTTP ${range} failed after ${attempt + 1} tries: ${(err as Error).message}`,
-          where,
-        );
-      }
-      if (res.status === 206) {
-        const cr = /^bytes (\d+)-(\d+)\/(\d+|\*)\s*$/.exec(res.headers.get('content-range') ?? '');
-        if (cr && cr[3] !== '*' && Number(cr[3]) !== this.length) {
-          throw new FitsError(
-            'io',
-            `the file is ${cr[3]} bytes but was ${this.length} when indexed: it changed, re-run fitslake index`,
-            where,
-          );
-        }
-        if (cr && Number(cr[1]) !== offset)
-          throw new FitsError('io', `HTTP ${range} answered ${cr[0]}`, where);
-        if (res.body!.length !== length) {
-          throw new FitsError('io', `HTTP ${range} returned ${res.body!.length} bytes`, where);
-        }
-        return res.body!;
-      }
-      if (res.status === 200) {
-        throw new FitsError('io', `server ignored the Range header (${range} answered 200)`, where);
-      }
-      if (res.status === 416) {
-        throw new FitsError('io', `HTTP 416 for ${range}: the file is shorter than when indexed`, where);
-      }
-      if (TRANSIENT.has(res.status) && attempt < this.o.retries) {
-        const after = Number(res.headers.get('retry-after'));
-        await sleep(Number.isFinite(after) && after > 0 ? after * 1000 : this.o.backoffMs * 2 ** attempt);
-        continue;
-      }
-      throw new FitsError('io', `HTTP ${res.status} for ${range}`, where);
-    }
+    const res = await this.http.get(offset, length);
+    if (res.status === 416)
+      throw new FitsError('io', `HTTP 416 for ${range}: the file is shorter than when indexed`, where);
+    const cr = /^bytes (\d+)-(\d+)\/(\d+|\*)\s*$/.exec(res.contentRange);
+    if (cr && cr[3] !== '*' && Number(cr[3]) !== this.length)
+      throw new FitsError(
+        'io',
+        `the file is ${cr[3]} bytes but was ${this.length} when indexed: it changed, re-run fitslake index`,
+        where,
+      );
+    if (cr && Number(cr[1]) !== offset) throw new FitsError('io', `HTTP ${range} answered ${cr[0]}`, where);
+    if (res.body.length !== length)
+      throw new FitsError('io', `HTTP ${range} returned ${res.body.length} bytes`, where);
+    return res.body;
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

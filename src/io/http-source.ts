@@ -1,5 +1,6 @@
 import type { ByteRange, ByteSource } from '../fits/byte-source.ts';
 import { FitsError } from '../fits/errors.ts';
+import { RangeRequester } from './range-requests.ts';
 
 export interface HttpSourceOptions {
   /** Cache block size: reads are rounded out to whole blocks (one request serves nearby reads). */
@@ -18,8 +19,6 @@ export interface HttpSourceOptions {
   fetch?: typeof fetch;
 }
 
-const TRANSIENT = new Set([408, 429, 500, 502, 503, 504]);
-
 /**
  * An HTTP(S) object read by Range requests. Node's fetch (undici) keeps connections alive; on top
  * we keep a bounded LRU block cache, merge nearby ranges into one request, cap parallel requests
@@ -30,17 +29,10 @@ export class HttpSource implements ByteSource {
   readonly name: string;
   private readonly url: string;
   private readonly o: Required<Omit<HttpSourceOptions, 'headers' | 'fetch'>>;
-  private readonly headers: Record<string, string>;
-  private readonly fetchFn: typeof fetch;
+  private readonly http: RangeRequester;
   private length: number | undefined;
   private readonly cache = new Map<number, Uint8Array>(); // block index → bytes, in LRU order
   private cached = 0;
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  /** Requests sent and bytes received: tests and benchmarks read these. */
-  requests = 0;
-  bytesFetched = 0;
-  maxActive = 0;
 
   constructor(url: string, opts: HttpSourceOptions = {}) {
     this.url = url;
@@ -53,8 +45,24 @@ export class HttpSource implements ByteSource {
       retries: opts.retries ?? 4,
       backoffMs: opts.backoffMs ?? 200,
     };
-    this.headers = opts.headers ?? {};
-    this.fetchFn = opts.fetch ?? fetch;
+    this.http = new RangeRequester(url, {
+      concurrency: this.o.concurrency,
+      retries: this.o.retries,
+      backoffMs: this.o.backoffMs,
+      ...(opts.headers ? { headers: opts.headers } : {}),
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    });
+  }
+
+  /** Requests sent and bytes received: tests and benchmarks read these. */
+  get requests(): number {
+    return this.http.requests;
+  }
+  get bytesFetched(): number {
+    return this.http.bytesFetched;
+  }
+  get maxActive(): number {
+    return this.http.maxActive;
   }
 
   async size(): Promise<number> {
@@ -140,76 +148,19 @@ export class HttpSource implements ByteSource {
     return v;
   }
 
-  private async slot<T>(fn: () => Promise<T>): Promise<T> {
-    while (this.active >= this.o.concurrency) await new Promise<void>((r) => this.waiting.push(r));
-    this.active++;
-    this.maxActive = Math.max(this.maxActive, this.active);
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
-
   private async fetchRange(offset: number, length: number): Promise<Uint8Array> {
-    const range = `bytes=${offset}-${offset + length - 1}`;
     const where = { file: this.url, offset };
-    for (let attempt = 0; ; attempt++) {
-      let res: { status: number; headers: Headers; body?: Uint8Array };
-      try {
-        res = await this.slot(async () => {
-          this.requests++;
-          const r = await this.fetchFn(this.url, { headers: { ...this.headers, range } });
-          if (r.status !== 206) {
-            await r.body?.cancel(); // never download a whole body we did not ask for
-            return { status: r.status, headers: r.headers };
-          }
-          const body = new Uint8Array(await r.arrayBuffer());
-          this.bytesFetched += body.length;
-          return { status: r.status, headers: r.headers, body };
-        });
-      } catch (err) {
-        if (attempt < this.o.retries) {
-          await sleep(this.o.backoffMs * 2 ** attempt);
-          continue;
-        }
-        throw new FitsError(
-          'io',
-          `HTTP ${range} failed after ${attempt + 1} tries: ${(err as Error).message}`,
-          where,
-        );
-      }
-      if (res.status === 206) {
-        const total = /\/(\d+)\s*$/.exec(res.headers.get('content-range') ?? '');
-        if (!total)
-          throw new FitsError('io', `HTTP ${range}: 206 without a total size in Content-Range`, where);
-        this.length = Number(total[1]);
-        const body = res.body!;
-        if (body.length !== Math.min(length, this.length! - offset)) {
-          throw new FitsError('io', `HTTP ${range} returned ${body.length} bytes`, where);
-        }
-        return body;
-      }
-      if (res.status === 200) {
-        throw new FitsError(
-          'io',
-          `server ignored the Range header (${range} answered 200 with the whole body)`,
-          where,
-        );
-      }
-      if (res.status === 416) {
-        this.length ??= Number(/\/(\d+)/.exec(res.headers.get('content-range') ?? '')?.[1] ?? 0);
-        return new Uint8Array(0);
-      }
-      if (TRANSIENT.has(res.status) && attempt < this.o.retries) {
-        const after = Number(res.headers.get('retry-after'));
-        await sleep(Number.isFinite(after) && after > 0 ? after * 1000 : this.o.backoffMs * 2 ** attempt);
-        continue;
-      }
-      throw new FitsError('io', `HTTP ${res.status} for ${range}`, where);
+    const range = `bytes=${offset}-${offset + length - 1}`;
+    const res = await this.http.get(offset, length);
+    if (res.status === 416) {
+      this.length ??= Number(/\/(\d+)/.exec(res.contentRange)?.[1] ?? 0);
+      return new Uint8Array(0);
     }
+    const total = /\/(\d+)\s*$/.exec(res.contentRange);
+    if (!total) throw new FitsError('io', `HTTP ${range}: 206 without a total size in Content-Range`, where);
+    this.length = Number(total[1]);
+    if (res.body.length !== Math.min(length, this.length - offset))
+      throw new FitsError('io', `HTTP ${range} returned ${res.body.length} bytes`, where);
+    return res.body;
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
