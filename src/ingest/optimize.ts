@@ -17,7 +17,9 @@ import { dataLayout } from '../fits/layout.ts';
 import { decompressStream } from '../io/compressed.ts';
 import { FileSource } from '../io/file-source.ts';
 import type { Lake } from '../lake/lake.ts';
+import type { ObjectMeta } from '../storage/object-store.ts';
 import { sniff } from './content.ts';
+import { linkArtifact, recordDerivedVersion } from './derived-file.ts';
 import { readObject } from './read-object.ts';
 
 /**
@@ -384,13 +386,12 @@ async function record(
   lake: Lake,
   file: FileRow,
   key: string,
-  meta: { size: number; etag: string; sha256?: string },
+  meta: ObjectMeta,
   rows: Awaited<ReturnType<typeof readObject>>['rows'],
   map: HduMapping[],
 ): Promise<number> {
   const cat = lake.catalog;
   const ts = new Date().toISOString();
-  const sha256 = meta.sha256 ?? meta.etag;
   const info = JSON.stringify({
     derivedFrom: { fileId: Number(file.id), key: file.key, sha256: file.sha256 },
     optimized: { hdus: map },
@@ -401,52 +402,19 @@ async function record(
     .where('file_id', '=', Number(file.id))
     .executeTakeFirst();
   return cat.db.transaction().execute(async (tx) => {
-    await tx
-      .updateTable('files')
-      .set({ current: 0 })
-      .where('zone', '=', 'derived')
-      .where('key', '=', key)
-      .execute();
-    const existing = await tx
-      .selectFrom('files')
-      .select('id')
-      .where('zone', '=', 'derived')
-      .where('key', '=', key)
-      .where('sha256', '=', sha256)
-      .executeTakeFirst();
-    let id: number;
-    if (existing) {
-      id = Number(existing.id);
-      await tx
-        .updateTable('files')
-        .set({ current: 1, info, status: 'ingested', updated_at: ts })
-        .where('id', '=', id)
-        .execute();
-      await tx.deleteFrom('hdus').where('file_id', '=', id).execute();
-    } else {
-      const r = await tx
-        .insertInto('files')
-        .values({
-          zone: 'derived',
-          key,
-          sha256,
-          size: meta.size,
-          etag: meta.etag,
-          content_type: 'application/fits',
-          status: 'ingested',
-          error: null,
-          collection: file.collection,
-          kind: 'fits',
-          info,
-          path_fields: null,
-          current: 1,
-          created_at: ts,
-          updated_at: ts,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      id = Number(r.id);
-    }
+    const { id, existed } = await recordDerivedVersion(
+      tx,
+      {
+        zone: 'derived',
+        meta,
+        contentType: 'application/fits',
+        kind: 'fits',
+        collection: file.collection,
+        info,
+      },
+      ts,
+    );
+    if (existed) await tx.deleteFrom('hdus').where('file_id', '=', id).execute();
     if (rows.length)
       await rawQuery(
         tx,
@@ -467,12 +435,7 @@ async function record(
           h.keyvalues,
         ]),
       );
-    if (artifact)
-      await tx
-        .insertInto('artifacts')
-        .values({ observation_id: artifact.observation_id, file_id: id, role: OPTIMIZED_ROLE })
-        .onConflict((oc) => oc.columns(['observation_id', 'file_id']).doUpdateSet({ role: OPTIMIZED_ROLE }))
-        .execute();
+    if (artifact) await linkArtifact(tx, artifact.observation_id, id, OPTIMIZED_ROLE);
     await tx
       .insertInto('events')
       .values({

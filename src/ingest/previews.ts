@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -5,13 +6,13 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { spawn } from 'node:child_process';
 import type { ByteSource } from '../fits/byte-source.ts';
 import { openFits } from '../fits/fits-file.ts';
 import { FileSource } from '../io/file-source.ts';
 import type { Lake } from '../lake/lake.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { sniff } from './content.ts';
+import { linkArtifact, recordDerivedVersion } from './derived-file.ts';
 import { storeFor } from './mounts.ts';
 import { scienceHdu } from './observe.ts';
 import { renderPreview, thumbnailFromImage } from './preview.ts';
@@ -101,54 +102,19 @@ export async function makePreviews(lake: Lake, fileId: number): Promise<string[]
     const meta = await lake.zones.previews.put(key, o.bytes, { contentType: 'image/jpeg' });
     const ts = new Date().toISOString();
     await cat.db.transaction().execute(async (tx) => {
-      await tx
-        .updateTable('files')
-        .set({ current: 0 })
-        .where('zone', '=', 'previews')
-        .where('key', '=', key)
-        .execute();
-      const sha256 = meta.sha256 ?? meta.etag;
-      const existing = await tx
-        .selectFrom('files')
-        .select('id')
-        .where('zone', '=', 'previews')
-        .where('key', '=', key)
-        .where('sha256', '=', sha256)
-        .executeTakeFirst();
-      let id: number;
-      if (existing) {
-        id = Number(existing.id);
-        await tx.updateTable('files').set({ current: 1, updated_at: ts }).where('id', '=', id).execute();
-      } else {
-        const r = await tx
-          .insertInto('files')
-          .values({
-            zone: 'previews',
-            key,
-            sha256,
-            size: meta.size,
-            etag: meta.etag,
-            content_type: 'image/jpeg',
-            status: 'ingested',
-            error: null,
-            collection: file.collection,
-            kind: 'image',
-            info: JSON.stringify({ derivedFrom: file.id }),
-            path_fields: null,
-            current: 1,
-            created_at: ts,
-            updated_at: ts,
-          })
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        id = Number(r.id);
-      }
-      if (artifact)
-        await tx
-          .insertInto('artifacts')
-          .values({ observation_id: artifact.observation_id, file_id: id, role: o.role })
-          .onConflict((oc) => oc.columns(['observation_id', 'file_id']).doUpdateSet({ role: o.role }))
-          .execute();
+      const { id } = await recordDerivedVersion(
+        tx,
+        {
+          zone: 'previews',
+          meta,
+          contentType: 'image/jpeg',
+          kind: 'image',
+          collection: file.collection,
+          info: JSON.stringify({ derivedFrom: file.id }),
+        },
+        ts,
+      );
+      if (artifact) await linkArtifact(tx, artifact.observation_id, id, o.role);
       await tx
         .insertInto('events')
         .values({
