@@ -10,9 +10,14 @@ command -v fitsverify >/dev/null || need+=(fitsverify)
 # Real VO clients for the TAP tests: pyvo, and STILTS (tapquery, taplint).
 /usr/bin/python3 -c 'import pyvo' 2>/dev/null || need+=(python3-pyvo)
 command -v stilts >/dev/null || need+=(stilts)
+# fsspec's HTTP filesystem (needs aiohttp): astropy's fits.open(url, use_fsspec=True) in bench/cloud-cube.ts.
+/usr/bin/python3 -c 'import fsspec' 2>/dev/null || need+=(python3-fsspec)
+/usr/bin/python3 -c 'import aiohttp' 2>/dev/null || need+=(python3-aiohttp)
 command -v fpack >/dev/null || need+=(libcfitsio-bin)
 command -v bzip2 >/dev/null || need+=(bzip2)
 [ -x /usr/sbin/nginx ] || need+=(nginx)
+# Debian's Chromium for the web interface's browser tests (playwright-core drives it; no browser download).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 # A real PostgreSQL for the catalog tests (scripts/pg.sh starts it).
 dpkg -s postgresql-15 >/dev/null 2>&1 || need+=(postgresql-15)
 # A real S3-compatible server for the storage tests (scripts/s3-swift.sh starts it).

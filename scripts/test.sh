@@ -8,10 +8,13 @@ echo "== type-check"
 npx tsc --noEmit -p tsconfig.json
 npx tsc --noEmit -p src/fits/tsconfig.json
 npx tsc --noEmit -p src/cloud/tsconfig.json
+npx tsc --noEmit -p src/web/tsconfig.json
 if grep -rnE "from ['\"](node:|fs|path|zlib|http|https|stream|buffer|crypto|os)['\"/]" src/fits; then
   echo "src/fits must not import Node modules"; exit 1
 fi
 echo "== lint"
 npx biome lint src test bench scripts
+echo "== web app (dist/webapp, for the browser tests)"
+npm run build:web
 echo "== tests"
 bash scripts/run-node-tests.sh

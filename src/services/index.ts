@@ -10,8 +10,9 @@ import { siaRoutes } from './sia/routes.ts';
 import { sodaRoutes } from './soda/routes.ts';
 import { sqlRoutes } from './sql/routes.ts';
 import { tapRoutes } from './tap/routes.ts';
+import { webRoutes } from './web/routes.ts';
 
-/** Every service the server mounts, in order. */
+/** Every service the server mounts, in order (the web interface last: every API route wins). */
 export const servicePlugins: ((app: FastifyInstance, ctx: ServerContext) => Promise<void>)[] = [
   restCollections,
   restObservations,
@@ -23,4 +24,5 @@ export const servicePlugins: ((app: FastifyInstance, ctx: ServerContext) => Prom
   datalinkRoutes,
   tapRoutes,
   siaRoutes,
+  webRoutes,
 ];
