@@ -74,6 +74,12 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--no-sign-request', 'S3 anonymous access (the default when no credentials are configured)')
     .option('--request-payer', 'S3 requester-pays bucket: the requester pays for the reads')
     .option('--concurrency <n>', 'files read at once', '8')
+    .option(
+      '--gzip-checkpoints',
+      'decompression checkpoints for every whole-file .gz (default: local files, remote ones ≤ 2 GiB)',
+    )
+    .option('--no-gzip-checkpoints', 'no gzip checkpoints (.gz files then cannot be read by range)')
+    .option('--checkpoint-span <bytes>', 'uncompressed bytes between gzip checkpoints (default 1048576)')
     .option('--json', 'print the summary as one JSON object')
     .action(async (source: string, opts) => setExit(await indexCommand(source, opts, io)));
 

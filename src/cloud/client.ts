@@ -5,6 +5,13 @@ import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import type { ByteRange, ByteSource } from '../fits/byte-source.ts';
 import type { CardValue } from '../fits/card.ts';
 import { imageHeaderFromCompressed } from '../fits/compressed-header.ts';
+import {
+  checkpointBefore,
+  type GzipIndex,
+  inflateFromCheckpoint,
+  inflateRaw,
+  planGzipRead,
+} from '../fits/compression/inflate-index.ts';
 import { readCompressedImage } from '../fits/compression/tiles.ts';
 import { FitsError } from '../fits/errors.ts';
 import type { Hdu, HduKind } from '../fits/hdu.ts';
@@ -17,7 +24,11 @@ import {
   type CloudIndexDoc,
   cardText,
   checkDoc,
+  decodeGziTable,
   fromParquetRows,
+  GZI_ENTRY,
+  GZI_HEADER,
+  type GziTable,
   type IndexedFile,
   type IndexedHdu,
   type IndexedTable,
@@ -145,6 +156,7 @@ export class CloudFile {
   readonly mtime?: string;
   readonly hdus: CloudHdu[];
   private readonly opts: OpenIndexOptions;
+  private readonly baseUrl: string | undefined;
   private src: ByteSource | undefined;
 
   constructor(entry: IndexedFile, baseUrl: string | undefined, opts: OpenIndexOptions) {
@@ -155,6 +167,7 @@ export class CloudFile {
     if (entry.etag !== undefined) this.etag = entry.etag;
     if (entry.mtime !== undefined) this.mtime = entry.mtime;
     this.opts = opts;
+    this.baseUrl = baseUrl;
     this.hdus = entry.hdus.map((h) => new CloudHdu(h, this));
   }
 
@@ -172,8 +185,23 @@ export class CloudFile {
     return h;
   }
 
-  /** The byte source of the data (one per file, so its counters add up). */
+  /**
+   * The byte source of the data (one per file, so its counters add up). For a whole-file gzip
+   * with checkpoints: the decompressed stream, read through them (GzipCheckpointSource).
+   */
   get source(): ByteSource {
+    const cps = this.entry.checkpoints;
+    if (this.entry.container === 'gzip' && cps && !this.entry.error) {
+      if (!this.src) {
+        const sidecarUrl = resolveUrl(cps.url, this.baseUrl);
+        const data =
+          this.opts.source?.(this.url, this.entry) ?? new RangeSource(this.url, this.size, this.opts);
+        const sidecar =
+          this.opts.source?.(sidecarUrl, this.entry) ?? new RangeSource(sidecarUrl, cps.size, this.opts);
+        this.src = new GzipCheckpointSource(data, sidecar, cps.count, this.path);
+      }
+      return this.src;
+    }
     if (this.entry.container) {
       throw new FitsError(
         'unsupported',
@@ -438,6 +466,132 @@ class PlannedSource implements ByteSource {
     const got = await readMany(this.base, missing);
     let j = 0;
     return out.map((o) => o ?? got[j++]);
+  }
+}
+
+type Counted = { requests?: number; bytesFetched?: number };
+
+/**
+ * The decompressed stream of a whole-file gzip, read by range through its checkpoint sidecar
+ * (docs/cloud-index.md): the sidecar's table is fetched once (lazily, one request of
+ * 40 + 32·count bytes), then each read fetches the compressed bytes from the checkpoint at or
+ * before it to the first one past it, and that checkpoint's 32 KiB window (deflated, cached),
+ * in parallel, and inflates from the checkpoint. Offsets are decompressed offsets.
+ */
+export class GzipCheckpointSource implements ByteSource {
+  readonly name: string;
+  private table: Promise<GziTable> | undefined;
+  private plan: GzipIndex | undefined;
+  private readonly windows = new Map<number, Promise<Uint8Array>>();
+
+  constructor(
+    private readonly data: ByteSource,
+    private readonly sidecar: ByteSource,
+    private readonly count: number,
+    name: string,
+  ) {
+    this.name = name;
+  }
+
+  /** Requests and bytes fetched, data and sidecar together. */
+  get requests(): number {
+    return ((this.data as Counted).requests ?? 0) + ((this.sidecar as Counted).requests ?? 0);
+  }
+  get bytesFetched(): number {
+    return ((this.data as Counted).bytesFetched ?? 0) + ((this.sidecar as Counted).bytesFetched ?? 0);
+  }
+
+  private loadTable(): Promise<GziTable> {
+    this.table ??= this.sidecar.read(0, GZI_HEADER + GZI_ENTRY * this.count).then((b) => {
+      const t = decodeGziTable(b);
+      if (t.entries.length !== this.count || !t.entries.length)
+        throw new FitsError(
+          'io',
+          `gzip checkpoint sidecar has ${t.entries.length} checkpoints, not ${this.count}`,
+          {
+            file: this.name,
+          },
+        );
+      this.plan = {
+        compressedSize: t.compressedSize,
+        size: t.size,
+        span: t.span,
+        checkpoints: t.entries.map((e) => ({ bit: e.bit, out: e.out, window: new Uint8Array(0) })),
+      };
+      return t;
+    });
+    return this.table;
+  }
+
+  private window(t: GziTable, i: number): Promise<Uint8Array> {
+    let w = this.windows.get(i);
+    if (!w) {
+      const e = t.entries[i];
+      w = (e.stored ? this.sidecar.read(e.offset, e.stored) : Promise.resolve(new Uint8Array(0))).then(
+        (b) => {
+          const win = e.method === 1 ? inflateRaw(b, 1 << 15) : b.slice();
+          if (win.length !== e.windowLength)
+            throw new FitsError(
+              'io',
+              `gzip checkpoint ${i}: window of ${win.length} bytes, not ${e.windowLength}`,
+              {
+                file: this.name,
+              },
+            );
+          return win;
+        },
+      );
+      w.catch(() => this.windows.delete(i));
+      if (this.windows.size >= 64) this.windows.delete(this.windows.keys().next().value!);
+      this.windows.set(i, w);
+    }
+    return w;
+  }
+
+  async size(): Promise<number> {
+    return (await this.loadTable()).size;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const [out] = await this.readMany([{ offset, length }]);
+    return out;
+  }
+
+  /**
+   * Wanted ranges are sorted and merged into runs that share compressed bytes (a run continues
+   * while the next range starts no later than the segment the run already fetches); each run is
+   * one compressed range plus one window, fetched together for all runs, then inflated.
+   */
+  async readMany(ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
+    const t = await this.loadTable();
+    const ix = this.plan!;
+    const wanted = ranges
+      .map((r, i) => ({ i, start: Math.max(0, r.offset), end: Math.min(ix.size, r.offset + r.length) }))
+      .filter((r) => r.end > r.start)
+      .sort((a, b) => a.start - b.start || a.end - b.end);
+    const runs: { start: number; end: number; members: typeof wanted }[] = [];
+    for (const w of wanted) {
+      const last = runs[runs.length - 1];
+      if (last && checkpointBefore(ix, w.start) <= checkpointBefore(ix, last.end - 1) + 1) {
+        last.end = Math.max(last.end, w.end);
+        last.members.push(w);
+      } else runs.push({ start: w.start, end: w.end, members: [w] });
+    }
+    const plans = runs.map((r) => planGzipRead(ix, r.start, r.end));
+    const [compressed, windows] = await Promise.all([
+      readMany(
+        this.data,
+        plans.map((p) => ({ offset: p.from, length: p.to - p.from })),
+      ),
+      Promise.all(plans.map((p) => this.window(t, p.checkpoint))),
+    ]);
+    const out: Uint8Array[] = ranges.map(() => new Uint8Array(0));
+    runs.forEach((r, k) => {
+      const cp = { ...ix.checkpoints[plans[k].checkpoint], window: windows[k] };
+      const bytes = inflateFromCheckpoint(cp, compressed[k], plans[k].from, r.start, r.end);
+      for (const m of r.members) out[m.i] = bytes.subarray(m.start - r.start, m.end - r.start);
+    });
+    return out;
   }
 }
 

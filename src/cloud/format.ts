@@ -34,11 +34,27 @@ export interface IndexedFile {
   mtime?: string;
   /** 'gzip' | 'bzip2' for whole-file compression: offsets then refer to the decompressed stream. */
   container?: 'gzip' | 'bzip2';
+  /**
+   * For a whole-file gzip: its decompression checkpoints (a sidecar object written by
+   * `fitslake index --gzip-checkpoints`), which make the decompressed stream range-readable.
+   */
+  checkpoints?: IndexedCheckpoints;
   /** A header dump (.hdr): cards only, no data. */
   headerOnly?: boolean;
   /** Why the file could not be indexed (kept so unchanged failures are not retried). */
   error?: string;
   hdus: IndexedHdu[];
+}
+
+export interface IndexedCheckpoints {
+  /** The sidecar (layout `FLGZIT01`, below); a relative URL resolves against the index's own URL. */
+  url: string;
+  /** Requested uncompressed distance between checkpoints (bytes). */
+  span: number;
+  /** Number of checkpoints: the sidecar's table is `GZI_HEADER + count · GZI_ENTRY` bytes. */
+  count: number;
+  /** Sidecar size in bytes. */
+  size: number;
 }
 
 export interface IndexedHdu {
@@ -286,6 +302,7 @@ export const PARQUET_COLUMNS = [
   ['table_layout', 'JSON'],
   ['tiles', 'JSON'],
   ['wcs', 'JSON'],
+  ['checkpoints', 'JSON'],
 ] as const;
 
 export type ParquetRow = Record<(typeof PARQUET_COLUMNS)[number][0], unknown>;
@@ -304,6 +321,7 @@ export function toParquetRows(doc: CloudIndexDoc): ParquetRow[] {
       container: f.container ?? null,
       header_only: f.headerOnly ?? null,
       error: f.error ?? null,
+      checkpoints: f.checkpoints ?? null,
     };
     const hdus: (IndexedHdu | undefined)[] = f.hdus.length ? f.hdus : [undefined];
     for (const h of hdus) {
@@ -355,6 +373,8 @@ export function fromParquetRows(
       if (r.mtime != null)
         last.mtime = (r.mtime instanceof Date ? r.mtime : new Date(n(r.mtime))).toISOString();
       if (r.container != null) last.container = r.container as 'gzip' | 'bzip2';
+      const cps = parse(r.checkpoints);
+      if (cps) last.checkpoints = cps;
       if (r.header_only != null) last.headerOnly = r.header_only as boolean;
       if (r.error != null) last.error = r.error as string;
       files.push(last);
@@ -415,4 +435,93 @@ function reorder(h: IndexedHdu): IndexedHdu {
   const out: Record<string, unknown> = {};
   for (const k of HDU_KEYS) if (h[k] !== undefined) out[k] = h[k];
   return out as unknown as IndexedHdu;
+}
+
+// ---- gzip checkpoint sidecar (docs/cloud-index.md): a small table first, windows by range ------
+
+export const GZI_MAGIC = 'FLGZIT01';
+/** Header: magic, f64 compressed size, f64 uncompressed size, f64 span, u32 count, u32 zero. */
+export const GZI_HEADER = 40;
+/** Per checkpoint: f64 bit, f64 out, f64 window offset, u32 stored length, u16 window length, u8 method, u8 zero. */
+export const GZI_ENTRY = 32;
+
+export interface GziEntry {
+  /** Absolute bit offset in the .gz of a deflate block header. */
+  bit: number;
+  /** Uncompressed offset of that block's first byte. */
+  out: number;
+  /** Byte offset of the stored window in the sidecar, its stored length, and its length once inflated. */
+  offset: number;
+  stored: number;
+  windowLength: number;
+  /** 0: the window as is; 1: raw deflate. */
+  method: number;
+}
+
+export interface GziTable {
+  compressedSize: number;
+  size: number;
+  span: number;
+  entries: GziEntry[];
+}
+
+/** The sidecar's bytes: header, table, then the (possibly raw-deflated) windows in checkpoint order. */
+export function encodeGzi(
+  t: Omit<GziTable, 'entries'>,
+  checkpoints: readonly { bit: number; out: number; window: Uint8Array }[],
+  deflateRaw?: (b: Uint8Array) => Uint8Array,
+): Uint8Array {
+  const wins = checkpoints.map((c) => {
+    const z = deflateRaw && c.window.length ? deflateRaw(c.window) : undefined;
+    return z && z.length < c.window.length ? { m: 1, b: z } : { m: 0, b: c.window };
+  });
+  const tableEnd = GZI_HEADER + GZI_ENTRY * checkpoints.length;
+  const out = new Uint8Array(tableEnd + wins.reduce((a, w) => a + w.b.length, 0));
+  const dv = new DataView(out.buffer);
+  out.set(new TextEncoder().encode(GZI_MAGIC));
+  dv.setFloat64(8, t.compressedSize, true);
+  dv.setFloat64(16, t.size, true);
+  dv.setFloat64(24, t.span, true);
+  dv.setUint32(32, checkpoints.length, true);
+  let w = tableEnd;
+  checkpoints.forEach((c, i) => {
+    const p = GZI_HEADER + GZI_ENTRY * i;
+    dv.setFloat64(p, c.bit, true);
+    dv.setFloat64(p + 8, c.out, true);
+    dv.setFloat64(p + 16, w, true);
+    dv.setUint32(p + 24, wins[i].b.length, true);
+    dv.setUint16(p + 28, c.window.length, true);
+    out[p + 30] = wins[i].m;
+    out.set(wins[i].b, w);
+    w += wins[i].b.length;
+  });
+  return out;
+}
+
+/** The header and table of a sidecar from its first `GZI_HEADER + count · GZI_ENTRY` bytes (or more). */
+export function decodeGziTable(b: Uint8Array): GziTable {
+  const bad = (why: string) => new Error(`bad gzip checkpoint sidecar: ${why}`);
+  if (b.length < GZI_HEADER || new TextDecoder().decode(b.subarray(0, 8)) !== GZI_MAGIC)
+    throw bad('no magic');
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const n = dv.getUint32(32, true);
+  if (b.length < GZI_HEADER + GZI_ENTRY * n) throw bad('truncated table');
+  const entries: GziEntry[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = GZI_HEADER + GZI_ENTRY * i;
+    entries.push({
+      bit: dv.getFloat64(p, true),
+      out: dv.getFloat64(p + 8, true),
+      offset: dv.getFloat64(p + 16, true),
+      stored: dv.getUint32(p + 24, true),
+      windowLength: dv.getUint16(p + 28, true),
+      method: b[p + 30],
+    });
+  }
+  return {
+    compressedSize: dv.getFloat64(8, true),
+    size: dv.getFloat64(16, true),
+    span: dv.getFloat64(24, true),
+    entries,
+  };
 }

@@ -11,6 +11,9 @@ export interface IndexCmdOptions {
   signRequest?: boolean;
   requestPayer?: boolean;
   concurrency?: string;
+  /** commander: --gzip-checkpoints true, --no-gzip-checkpoints false, neither: auto. */
+  gzipCheckpoints?: boolean;
+  checkpointSpan?: string;
   json?: boolean;
 }
 
@@ -24,12 +27,19 @@ export async function indexCommand(source: string, opts: IndexCmdOptions, io: Ou
     io.err(`fitslake index: --format must be json or parquet (got ${JSON.stringify(format)})`);
     return 2;
   }
+  const span = opts.checkpointSpan === undefined ? undefined : Number(opts.checkpointSpan);
+  if (span !== undefined && !(Number.isInteger(span) && span >= 32768)) {
+    io.err(`fitslake index: --checkpoint-span must be an integer ≥ 32768 (got ${opts.checkpointSpan})`);
+    return 2;
+  }
   const { doc, stats } = await buildIndex(source, {
     out: opts.out,
     format,
     ...(opts.dataUrlPrefix ? { dataUrlPrefix: opts.dataUrlPrefix } : {}),
     ...(opts.include ? { include: new RegExp(opts.include, 'i') } : {}),
     ...(opts.concurrency ? { concurrency: Number(opts.concurrency) } : {}),
+    gzipCheckpoints: opts.gzipCheckpoints ?? 'auto',
+    ...(span !== undefined ? { checkpointSpan: span } : {}),
     s3: {
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
       ...(opts.region ? { region: opts.region } : {}),
@@ -44,7 +54,10 @@ export async function indexCommand(source: string, opts: IndexCmdOptions, io: Ou
   else
     io.out(
       `wrote ${opts.out} (${format}): ${stats.files} files, ${hdus} HDUs; ${stats.indexed} read, ` +
-        `${stats.reused} unchanged, ${stats.removed} removed, ${stats.failed} failed; ${stats.bytesRead} bytes read`,
+        `${stats.reused} unchanged, ${stats.removed} removed, ${stats.failed} failed; ${stats.bytesRead} bytes read` +
+        (stats.checkpointed
+          ? `; gzip checkpoints for ${stats.checkpointed} files (${stats.checkpointBytesWritten} bytes)`
+          : ''),
     );
   return stats.failed ? 1 : 0;
 }
