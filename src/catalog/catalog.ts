@@ -77,6 +77,10 @@ export function openCatalog(opts: CatalogOptions): Catalog {
       ...(opts.password ? { password: opts.password } : {}),
       max: 10,
     });
+    // An idle connection the server drops (a restart, a failover, pg_terminate_backend) is an
+    // 'error' on the pool: without a listener Node would crash the process. The pool discards that
+    // connection and the next query opens a new one.
+    pool.on('error', () => {});
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   const dialect: Dialect = opts.kind;

@@ -189,3 +189,17 @@ for (const kind of ENGINES) {
     }
   });
 }
+
+test('postgres: an idle connection the server drops does not crash the process; the next query reconnects', async () => {
+  const cat = await fresh('postgres');
+  await cat.migrate();
+  const pid = Number(
+    (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(cat.db)).rows[0].pid,
+  );
+  // From another catalog (another pool): end the first pool's idle connection, as a server restart does.
+  const other = await fresh('postgres');
+  await sql`SELECT pg_terminate_backend(${pid})`.execute(other.db);
+  await new Promise((r) => setTimeout(r, 200));
+  const again = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(cat.db);
+  assert.notEqual(Number(again.rows[0].pid), pid, 'a new connection');
+});
