@@ -88,3 +88,40 @@ export function linkUrl(path: string): string {
   if (!token) return path;
   return `${path}${path.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(token)}`;
 }
+
+/** The Authorization header of the signed-in user (none when anonymous), for fetch and XHR calls. */
+export function authHeaders(): Record<string, string> {
+  return headers(getToken());
+}
+
+/**
+ * The message of a failed answer: the API's JSON error, a TAP VOTable error document's QUERY_STATUS
+ * INFO, or the status line.
+ */
+export async function errorMessage(r: Response): Promise<string> {
+  const text = await r.text();
+  try {
+    const body = JSON.parse(text) as { error?: { message?: string } };
+    if (body.error?.message) return body.error.message;
+  } catch {
+    // not JSON
+  }
+  if (text.includes('<VOTABLE')) {
+    const doc = new DOMParser().parseFromString(text, 'application/xml');
+    const info = Array.from(doc.getElementsByTagName('INFO')).find(
+      (i) => i.getAttribute('name') === 'QUERY_STATUS',
+    );
+    if (info?.textContent) return info.textContent.trim();
+  }
+  return `${r.status} ${r.statusText}`;
+}
+
+/** Saves an answer's body as a file (a blob: download, so the request could carry the header). */
+export async function saveAs(r: Response, filename: string): Promise<void> {
+  const url = URL.createObjectURL(await r.blob());
+  const a = Object.assign(document.createElement('a'), { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

@@ -3,6 +3,8 @@
 import { ApiError, api, getToken, imageUrl } from './api.ts';
 import { formatDec, formatRa, mjdToIso } from './coords.ts';
 import { type Child, h, replace } from './dom.ts';
+import { subscribe } from './live.ts';
+import { recentPanel } from './recent.ts';
 import { apiFilters, FILTER_FIELDS, type FilterField, fromParams, type Search, toParams } from './search.ts';
 import { type Collection, type Facets, fileUrl, type Observation, type SearchPage } from './types.ts';
 
@@ -152,14 +154,16 @@ export function explorePage(
   const table = h('div', { class: 'table-wrap' });
   const pager = h('nav', { class: 'pager', 'aria-label': 'Result pages' });
   const facetBox = h('aside', { class: 'facets', 'aria-label': 'Facets' });
+  const banner = h('div', { class: 'live-banner', hidden: true });
+  const recent = recentPanel();
   replace(
     root,
     h('h1', null, 'Explore observations'),
     h(
       'div',
       { class: 'explore' },
-      h('div', { class: 'side' }, form, facetBox),
-      h('section', { class: 'results', 'aria-label': 'Results' }, status, table, pager),
+      h('div', { class: 'side' }, form, facetBox, recent.el),
+      h('section', { class: 'results', 'aria-label': 'Results' }, status, banner, table, pager),
     ),
   );
 
@@ -179,65 +183,107 @@ export function explorePage(
     })
     .catch(() => {});
 
+  // Live: observations that arrive while the page is open are announced; "show" runs the search again.
+  let fresh = 0;
+  const stopLive = subscribe(
+    ['observation.created', 'file.ingested', 'ingest.failed'],
+    (e) => {
+      if (e.kind !== 'observation.created') return recent.poke();
+      fresh++;
+      replace(
+        banner,
+        h(
+          'span',
+          { role: 'status' },
+          `${fresh} new observation${fresh === 1 ? '' : 's'} since this page was loaded — `,
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'link',
+            onclick: () => {
+              fresh = 0;
+              banner.hidden = true;
+              replace(banner);
+              load();
+            },
+          },
+          'show',
+        ),
+      );
+      banner.hidden = false;
+    },
+    s.collection ? { collection: s.collection } : {},
+  );
+  const stop = () => {
+    abort.abort();
+    stopLive();
+    recent.stop();
+  };
+
   const f = apiFilters(s);
   if ('error' in f) {
     replace(status, h('span', { role: 'alert', class: 'error' }, f.error));
-    return () => abort.abort();
+    return stop;
   }
   const q = new URLSearchParams(f.params);
   q.set('limit', String(PAGE));
   q.set('sort', s.sort);
   if (s.cursor) q.set('cursor', s.cursor);
 
-  void api<SearchPage>(`/api/observations?${q}`, { signal: abort.signal })
-    .then((page) => {
-      const n = page.count ? `${page.count.exact ? '' : 'at least '}${page.count.value}` : '';
-      const first = depth * PAGE + 1;
-      status.textContent =
-        page.rows.length === 0
-          ? 'No observation matches.'
-          : `${n} observation${page.count?.value === 1 ? '' : 's'} match; showing ${first}–${first + page.rows.length - 1}${s.cursor && !depth ? ' (from a shared page)' : ''}.`;
-      renderTable(page.rows);
-      replace(
-        pager,
-        s.cursor
-          ? h('button', { type: 'button', onclick: () => go({ ...s, cursor: '' }) }, 'First page')
-          : null,
-        depth > 0 ? h('button', { type: 'button', onclick: () => history.back() }, 'Previous page') : null,
-        page.next
-          ? h(
-              'button',
-              { type: 'button', onclick: () => go({ ...s, cursor: page.next as string }, true) },
-              'Next page',
-            )
-          : null,
-      );
-    })
-    .catch((err: Error) => {
-      if (abort.signal.aborted) return;
-      replace(
-        status,
-        h('span', { role: 'alert', class: 'error' }, `Search failed: ${err.message}`),
-        // A stored token that was revoked or expired: every call fails until the user signs in again.
-        err instanceof ApiError && err.status === 401 && getToken()
-          ? [' ', h('a', { href: '/signin', 'data-nav': true }, 'Sign in again or sign out')]
-          : null,
-      );
-    });
+  const load = () => {
+    void api<SearchPage>(`/api/observations?${q}`, { signal: abort.signal })
+      .then((page) => {
+        const n = page.count ? `${page.count.exact ? '' : 'at least '}${page.count.value}` : '';
+        const first = depth * PAGE + 1;
+        status.textContent =
+          page.rows.length === 0
+            ? 'No observation matches.'
+            : `${n} observation${page.count?.value === 1 ? '' : 's'} match; showing ${first}–${first + page.rows.length - 1}${s.cursor && !depth ? ' (from a shared page)' : ''}.`;
+        renderTable(page.rows);
+        replace(
+          pager,
+          s.cursor
+            ? h('button', { type: 'button', onclick: () => go({ ...s, cursor: '' }) }, 'First page')
+            : null,
+          depth > 0 ? h('button', { type: 'button', onclick: () => history.back() }, 'Previous page') : null,
+          page.next
+            ? h(
+                'button',
+                { type: 'button', onclick: () => go({ ...s, cursor: page.next as string }, true) },
+                'Next page',
+              )
+            : null,
+        );
+      })
+      .catch((err: Error) => {
+        if (abort.signal.aborted) return;
+        replace(
+          status,
+          h('span', { role: 'alert', class: 'error' }, `Search failed: ${err.message}`),
+          // A stored token that was revoked or expired: every call fails until the user signs in again.
+          err instanceof ApiError && err.status === 401 && getToken()
+            ? [' ', h('a', { href: '/signin', 'data-nav': true }, 'Sign in again or sign out')]
+            : null,
+        );
+      });
 
-  void api<Facets>(`/api/observations/facets?${f.params}`, { signal: abort.signal })
-    .then((facets) => {
-      replace(
-        instruments,
-        facets.instrument_name.map((x) => h('option', { value: x.value ?? '' })),
-      );
-      replace(
-        filters,
-        facets.filter.map((x) => h('option', { value: x.value ?? '' })),
-      );
-      renderFacets(facets);
-    })
-    .catch(() => {});
+    void api<Facets>(`/api/observations/facets?${f.params}`, { signal: abort.signal })
+      .then((facets) => {
+        replace(
+          instruments,
+          facets.instrument_name.map((x) => h('option', { value: x.value ?? '' })),
+        );
+        replace(
+          filters,
+          facets.filter.map((x) => h('option', { value: x.value ?? '' })),
+        );
+        renderFacets(facets);
+      })
+      .catch(() => {});
+  };
+  load();
 
   let sortKey = 't_min';
   let sortDir: 1 | -1 = s.sort === '-t_min' ? -1 : 1;
@@ -385,5 +431,5 @@ export function explorePage(
     );
   }
 
-  return () => abort.abort();
+  return stop;
 }

@@ -1,5 +1,6 @@
-// The fitslake web interface: a small client-side router over three pages (Explore, an observation,
-// Sign in). Links marked data-nav change pages without reloading.
+// The fitslake web interface: a small client-side router over its pages (Explore, an observation,
+// the SQL / ADQL console, Upload, Sign in). Links marked data-nav change pages without reloading.
+// The console and Upload are separate chunks, loaded when first visited.
 import './style.css';
 import { getToken } from './api.ts';
 import { explorePage } from './explore.ts';
@@ -8,6 +9,36 @@ import { signinPage } from './signin.ts';
 
 const main = document.getElementById('main') as HTMLElement;
 let cleanup: () => void = () => {};
+let generation = 0;
+
+/** A page from a lazily loaded chunk: shown once loaded, unless the user moved on meanwhile. */
+function lazy(load: () => Promise<(root: HTMLElement) => () => void>): () => void {
+  const mine = ++generation;
+  let stop: (() => void) | null = null;
+  let gone = false;
+  main.replaceChildren(
+    Object.assign(document.createElement('p'), { className: 'status', textContent: 'Loading…' }),
+  );
+  load()
+    .then((page) => {
+      if (gone || mine !== generation) return;
+      stop = page(main);
+    })
+    .catch((err: Error) => {
+      if (gone || mine !== generation) return;
+      main.replaceChildren(
+        Object.assign(document.createElement('p'), {
+          className: 'error',
+          role: 'alert',
+          textContent: `This page could not be loaded: ${err.message}`,
+        }),
+      );
+    });
+  return () => {
+    gone = true;
+    stop?.();
+  };
+}
 
 function updateNav() {
   const link = document.getElementById('signin-link');
@@ -35,7 +66,13 @@ function render(moved = false) {
   if (path === '/' || path === '')
     cleanup = explorePage(main, new URLSearchParams(location.search), navigate, depth);
   else if (obs) cleanup = observationPage(main, decodeURIComponent(obs[1]));
-  else if (path === '/signin' || path === '/signin/')
+  else if (path === '/sql' || path === '/sql/') {
+    document.title = 'SQL / ADQL — fitslake';
+    cleanup = lazy(() => import('./sql.ts').then((m) => m.sqlPage));
+  } else if (path === '/upload' || path === '/upload/') {
+    document.title = 'Upload — fitslake';
+    cleanup = lazy(() => import('./upload.ts').then((m) => m.uploadPage));
+  } else if (path === '/signin' || path === '/signin/')
     cleanup = signinPage(main, () => {
       updateNav();
     });
