@@ -98,8 +98,11 @@ export async function readObject(store: ObjectStore, key: string): Promise<Extra
       if (what !== 'fits') {
         await source.close?.();
         source = undefined;
-        const body = await store.get(key);
-        fitsSource = decompressStream(key, Readable.from(body), () => 0, what);
+        // The compressed bytes read so far: the stream's decompression-bomb check compares against them.
+        let compressed = 0;
+        const body = Readable.from(await store.get(key));
+        body.on('data', (chunk: Uint8Array) => (compressed += chunk.length));
+        fitsSource = decompressStream(key, body, () => compressed, what);
       }
       try {
         const fits = await openFits(fitsSource);

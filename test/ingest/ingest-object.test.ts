@@ -3,10 +3,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import type { Catalog } from '../../src/catalog/catalog.ts';
+import { encodeImageHdu } from '../../src/fits/write.ts';
 import { ingestObject } from '../../src/ingest/ingest-object.ts';
-import type { ObjectStore } from '../../src/storage/object-store.ts';
 import { LocalStore } from '../../src/storage/local-store.ts';
+import type { ObjectStore } from '../../src/storage/object-store.ts';
 import { corpusBytes, truth } from '../util/corpus.ts';
 import { ENGINES, useEngines } from '../util/engines.ts';
 
@@ -94,3 +96,23 @@ for (const engine of ENGINES) {
     for (const c of [cat, ...others]) await c.close();
   });
 }
+
+test('a .fits.gz larger than 64 MiB once decompressed is ingested (the bomb check counts the compressed bytes read)', async () => {
+  const { cat } = await engines('sqlite');
+  await cat.migrate();
+  const s = store();
+  // 4200 x 4200 float32 = 70.6 MB of pixels, compressing well but far below the 2000:1 bomb ratio.
+  const n = 4200;
+  const pixels = new Float32Array(n * n);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = (i % 977) * 0.25;
+  const fits = encodeImageHdu(pixels, [n, n], [['OBJECT', 'big']]);
+  const gz = gzipSync(fits, { level: 1 });
+  const ratio = fits.length / gz.length;
+  assert.ok(fits.length > 64 << 20 && ratio < 500, `${fits.length} bytes, ratio ${ratio.toFixed(0)}:1`);
+  await s.put('raw/big/big.fits.gz', gz);
+  const r = await extractObject(s, cat, 'raw', 'raw/big/big.fits.gz', 'big');
+  assert.equal(r.status, 'ingested', JSON.stringify(r));
+  const h = await cat.db.selectFrom('hdus').select(['shape', 'data_span']).executeTakeFirstOrThrow();
+  assert.deepEqual(JSON.parse(h.shape), [n, n]);
+  await cat.close();
+});
