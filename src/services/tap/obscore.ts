@@ -344,6 +344,15 @@ export function obscoreColumns(base: string): ObsCoreColumn[] {
       ...s('obs_type', undefined, 'meta.code', 'Frame type: EXPOSE, BIAS, DARK, FLAT...'),
       expr: 'o.obs_type',
     },
+    {
+      // The key to the headers: lake.hdr_<collection>.file_id (the artifacts primary key serves it).
+      name: 'science_file_id',
+      datatype: 'long',
+      ucd: 'meta.id;meta.file',
+      description:
+        'Catalog id of the science file: join lake.hdr_<collection> ON hdr.file_id = science_file_id for its header keywords',
+      expr: "(SELECT MIN(a.file_id) FROM artifacts a WHERE a.observation_id = o.id AND a.role = 'science')",
+    },
   ];
   return cols;
 }
