@@ -89,6 +89,12 @@ function field(
   );
 }
 
+/** The sky map of the same search (all its results, not one page). */
+function skyHref(s: Search): string {
+  const q = toParams({ ...s, cursor: '' }).toString();
+  return q ? `/sky?${q}` : '/sky';
+}
+
 export function explorePage(
   root: HTMLElement,
   params: URLSearchParams,
@@ -158,7 +164,12 @@ export function explorePage(
   const recent = recentPanel();
   replace(
     root,
-    h('h1', null, 'Explore observations'),
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', null, 'Explore observations'),
+      h('a', { href: skyHref(s), 'data-nav': true, class: 'sky-toggle' }, 'Sky map of these results'),
+    ),
     h(
       'div',
       { class: 'explore' },

@@ -1,6 +1,6 @@
 // The fitslake web interface: a small client-side router over its pages (Explore, an observation,
-// the SQL / ADQL console, Upload, Sign in). Links marked data-nav change pages without reloading.
-// The console and Upload are separate chunks, loaded when first visited.
+// the SQL / ADQL console, Upload, the sky map, the dashboard, Sign in). Links marked data-nav change pages without reloading.
+// The console, Upload, the sky map and the dashboard are separate chunks, loaded when first visited.
 import './style.css';
 import { getToken } from './api.ts';
 import { explorePage } from './explore.ts';
@@ -72,6 +72,15 @@ function render(moved = false) {
   } else if (path === '/upload' || path === '/upload/') {
     document.title = 'Upload — fitslake';
     cleanup = lazy(() => import('./upload.ts').then((m) => m.uploadPage));
+  } else if (path === '/sky' || path === '/sky/') {
+    document.title = 'Sky map — fitslake';
+    const params = new URLSearchParams(location.search);
+    cleanup = lazy(() =>
+      import('./sky.ts').then((m) => (root: HTMLElement) => m.skyPage(root, params, navigate)),
+    );
+  } else if (path === '/dashboard' || path === '/dashboard/') {
+    document.title = 'Dashboard — fitslake';
+    cleanup = lazy(() => import('./dashboard.ts').then((m) => m.dashboardPage));
   } else if (path === '/signin' || path === '/signin/')
     cleanup = signinPage(main, () => {
       updateNav();
