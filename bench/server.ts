@@ -23,6 +23,7 @@ import autocannon from 'autocannon';
 import { countObservations, searchObservations } from '../src/catalog/search.ts';
 import type { Region } from '../src/catalog/sky.ts';
 import { openLake } from '../src/lake/lake.ts';
+import { waitForUrl } from './child.ts';
 import { makeObservationLake, pointing, Rng } from './make-observations.ts';
 
 // ---------------------------------------------------------------- options
@@ -135,29 +136,6 @@ async function inProcess(): Promise<Stat & { rows: number; counted: number }> {
 }
 
 // ---------------------------------------------------------------- servers
-
-async function waitForUrl(child: ChildProcess, pattern: RegExp, what: string): Promise<string> {
-  return new Promise((res, rej) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => rej(new Error(`${what}: no URL after 60 s\n${out}${err}`)), 60_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d;
-      const m = pattern.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        res(m[1]);
-      }
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d;
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      rej(new Error(`${what} exited (${code}) before serving\n${out}${err}`));
-    });
-  });
-}
 
 async function startFitslake(): Promise<{ child: ChildProcess; url: string }> {
   const cli = ['serve', '--lake', LAKE, '--port', '0', '--quiet', '--no-worker'];
