@@ -40,6 +40,7 @@ import { openLake } from '../src/lake/lake.ts';
 import { translateAdql } from '../src/services/tap/adql/index.ts';
 import { tapMetadata } from '../src/services/tap/metadata.ts';
 import { checkParams, runQuery } from '../src/services/tap/query.ts';
+import { waitForUrl } from './child.ts';
 import { makeObservationLake } from './make-observations.ts';
 
 // ---------------------------------------------------------------- options
@@ -230,29 +231,6 @@ async function inService(q: Query, format: string): Promise<{ rows: number; byte
 
 // ---------------------------------------------------------------- the server
 
-async function waitForUrl(child: ChildProcess, pattern: RegExp, what: string): Promise<string> {
-  return new Promise((res, rej) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => rej(new Error(`${what}: no URL after 120 s\n${out}${err}`)), 120_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d;
-      const m = pattern.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        res(m[1]);
-      }
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d;
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      rej(new Error(`${what} exited (${code}) before serving\n${out}${err}`));
-    });
-  });
-}
-
 const ENV = { ...process.env, UV_THREADPOOL_SIZE: '16', FITSLAKE_SERVER_RATE_LIMIT: '1000000000' };
 
 /** `fitslake serve` from the source (as bench/server.ts starts it). */
@@ -272,7 +250,10 @@ async function startServe(): Promise<{ child: ChildProcess; url: string }> {
         ],
     { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  return { child, url: await waitForUrl(child, /fitslake serving (http:\/\/\S+)/, 'fitslake serve') };
+  return {
+    child,
+    url: await waitForUrl(child, /fitslake serving (http:\/\/\S+)/, 'fitslake serve', 120_000),
+  };
 }
 
 /** The same server with TAP added, for when `serve` does not mount it yet. */
@@ -293,7 +274,7 @@ async function startWithTap(): Promise<{ child: ChildProcess; url: string }> {
     env: ENV,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return { child, url: await waitForUrl(child, /tap serving (http:\/\/\S+)/, 'TAP server') };
+  return { child, url: await waitForUrl(child, /tap serving (http:\/\/\S+)/, 'TAP server', 120_000) };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
