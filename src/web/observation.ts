@@ -78,6 +78,7 @@ export function observationPage(root: HTMLElement, id: string): () => void {
     document.title = `${o.obs_id} · fitslake`;
     const preview = h('figure', { class: 'preview' });
     const hdrBox = h('section', { class: 'headers', 'aria-labelledby': 'h-headers' });
+    const viewerBox = h('section', { class: 'viewer', 'aria-labelledby': 'h-viewer' });
     const facts: [string, string][] = [
       ['Collection', o.obs_collection],
       ['Target', o.target_name ?? ''],
@@ -149,6 +150,7 @@ export function observationPage(root: HTMLElement, id: string): () => void {
             : null,
         ),
       ),
+      viewerBox,
       h(
         'section',
         { 'aria-labelledby': 'h-files' },
@@ -214,6 +216,26 @@ export function observationPage(root: HTMLElement, id: string): () => void {
         else replace(preview, h('figcaption', null, 'No preview could be loaded.'));
       });
     } else replace(preview, h('figcaption', null, 'No preview.'));
+
+    // The image viewer reads the science file in the page: a separate chunk, loaded only here. A
+    // browser cannot unpack bzip2, so a .bz2 science file is shown through the group's small copy.
+    const readable = (f: FileEntry) => !/\.(bz2|xz|zip)$/i.test(f.key);
+    const sci =
+      d.files.find((f) => f.role === 'science' && f.zone === 'raw' && readable(f)) ??
+      d.files.find((f) => f.role === 'small' && f.zone === 'raw' && /\.(fits?|fts)(\.gz)?$/i.test(f.key)) ??
+      d.files.find((f) => f.role === 'science');
+    if (sci)
+      void import('./viewer.ts')
+        .then((m) => m.mountViewer(viewerBox, sci, abort.signal))
+        .catch((err: Error) => {
+          if (!abort.signal.aborted)
+            replace(
+              viewerBox,
+              h('h2', { id: 'h-viewer' }, 'Image'),
+              h('p', { role: 'alert', class: 'error' }, err.message),
+            );
+        });
+    else viewerBox.remove();
 
     const hf = headerFile(d.files);
     replace(hdrBox, h('h2', { id: 'h-headers' }, 'Header'));
