@@ -6,34 +6,18 @@
 // live until ingested, with the new observation announced on an open Explore page without reload.
 // Screenshots: docs/screenshots/sql.png, upload.png, explore-live.png.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { writeSampleNight } from '../../src/demo/sample-night.ts';
 import { Worker } from '../../src/ingest/worker.ts';
 import { servicePlugins } from '../../src/services/index.ts';
 import { populatedLake } from '../services/rest/fixture.ts';
+import { ensureBuilt, launchBrowser, SHOTS } from './browser.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const WEB = join(ROOT, 'dist', 'webapp');
-const SHOTS = join(ROOT, 'docs', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
-if (!existsSync(join(WEB, 'index.html')))
-  execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+ensureBuilt();
 
 const f = await populatedLake([...servicePlugins]);
 const db = f.lake.catalog.db;
@@ -43,8 +27,7 @@ const worker = new Worker(f.lake).run({ signal: stopWorker.signal, concurrency: 
 let browser: Browser;
 
 before(async () => {
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
-  mkdirSync(SHOTS, { recursive: true });
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();

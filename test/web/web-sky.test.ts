@@ -5,33 +5,17 @@
 // a footprint on hover and opens its observation on click. The dashboard's charts match the catalog
 // and the curator-only job queue is shown as unavailable to others. Screenshots: sky.png, dashboard.png.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { servicePlugins } from '../../src/services/index.ts';
 import { populatedLake } from '../services/rest/fixture.ts';
+import { ensureBuilt, launchBrowser, SHOTS } from './browser.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const WEB = join(ROOT, 'dist', 'webapp');
-const SHOTS = join(ROOT, 'docs', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 /** The sky map's viewBox width (src/web/sky.ts WIDTH). */
 const MAP_WIDTH = 960;
 
-if (!existsSync(join(WEB, 'index.html')))
-  execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+ensureBuilt();
 
 const f = await populatedLake([...servicePlugins]);
 const db = f.lake.catalog.db;
@@ -56,8 +40,7 @@ await db
   .execute();
 
 before(async () => {
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
-  mkdirSync(SHOTS, { recursive: true });
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();

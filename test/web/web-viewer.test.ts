@@ -5,12 +5,9 @@
 // FITS pixel, its value (as src/fits reads it in Node) and its RA/Dec (as src/fits's WCS gives it).
 // Whole-file bzip2 science files get a note instead. Screenshot: docs/screenshots/viewer.png.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { BufferSource } from '../../src/fits/byte-source.ts';
 import { openFits } from '../../src/fits/fits-file.ts';
 import { readImage } from '../../src/fits/image.ts';
@@ -20,23 +17,9 @@ import { queueIngest } from '../../src/ingest/sources.ts';
 import { Worker } from '../../src/ingest/worker.ts';
 import { servicePlugins } from '../../src/services/index.ts';
 import { populatedLake } from '../services/rest/fixture.ts';
+import { ensureBuilt, launchBrowser, SHOTS } from './browser.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const WEB = join(ROOT, 'dist', 'webapp');
-const SHOTS = join(ROOT, 'docs', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
-if (!existsSync(join(WEB, 'index.html')))
-  execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+ensureBuilt();
 
 const f = await populatedLake([...servicePlugins]);
 const db = f.lake.catalog.db;
@@ -99,8 +82,7 @@ const ref = await (async () => {
 
 let browser: Browser;
 before(async () => {
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
-  mkdirSync(SHOTS, { recursive: true });
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();

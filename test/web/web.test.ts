@@ -4,44 +4,26 @@
 // working keyword filter, an embargoed observation appears only once its owner signs in. Screenshots
 // of each page, light and dark, go to docs/screenshots/; the first-load JavaScript is measured.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { gzipSync } from 'node:zlib';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { servicePlugins } from '../../src/services/index.ts';
 import { webRoutesFrom } from '../../src/services/web/routes.ts';
 import { populatedLake } from '../services/rest/fixture.ts';
 import { startServer, tempLake } from '../util/server.ts';
+import { ensureBuilt, launchBrowser, SHOTS } from './browser.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const WEB = join(ROOT, 'dist', 'webapp');
-const SHOTS = join(ROOT, 'docs', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
-// scripts/test.sh builds the app before the tests; a lone run of this file builds it when missing.
-if (!existsSync(join(WEB, 'index.html')))
-  execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+ensureBuilt();
 
 const f = await populatedLake([...servicePlugins]);
 const db = f.lake.catalog.db;
 let browser: Browser;
 
 before(async () => {
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
-  mkdirSync(SHOTS, { recursive: true });
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();

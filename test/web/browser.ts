@@ -1,0 +1,33 @@
+// What every browser test shares: the built app (built here when a lone test file runs without it),
+// where screenshots go, and Debian's Chromium launched as this machine allows.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium } from 'playwright-core';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const WEB = join(ROOT, 'dist', 'webapp');
+export const SHOTS = join(ROOT, 'docs', 'screenshots');
+
+// Without the background-networking flags Chromium's connections are refused by the closed network.
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** scripts/test.sh builds the app before the tests; a lone run of a test file builds it when missing. */
+export function ensureBuilt(): void {
+  if (!existsSync(join(WEB, 'index.html')))
+    execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  mkdirSync(SHOTS, { recursive: true });
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS, headless: true });
+}
