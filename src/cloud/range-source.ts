@@ -1,9 +1,9 @@
 // Browser-safe: fetch only, no Node imports.
 import type { ByteRange, ByteSource } from '../fits/byte-source.ts';
 import { FitsError } from '../fits/errors.ts';
-import { RangeRequester } from '../io/range-requests.ts';
+import { RangeRequester, type RangeRequestOptions } from '../io/range-requests.ts';
 
-export interface RangeSourceOptions {
+export interface RangeSourceOptions extends RangeRequestOptions {
   /**
    * Two wanted runs are fetched by one request when the bytes between them are at most this many
    * (default 1 KiB: about what a request costs in headers, so merging never costs more bytes than
@@ -12,15 +12,6 @@ export interface RangeSourceOptions {
   coalesceGap?: number;
   /** A merged request never grows beyond this many bytes (default 16 MiB). */
   maxRequestBytes?: number;
-  /** Most requests in flight at once (default 6, a browser's per-host limit). */
-  concurrency?: number;
-  /** Tries after the first on transient failures: network errors, 408, 429, 5xx (default 4). */
-  retries?: number;
-  /** First backoff delay in ms, doubling each try; a Retry-After header wins (default 200). */
-  backoffMs?: number;
-  /** Extra request headers (an Authorization header for a private host). */
-  headers?: Record<string, string>;
-  fetch?: typeof fetch;
 }
 
 /**
@@ -36,7 +27,7 @@ export class RangeSource implements ByteSource {
   readonly name: string;
   readonly url: string;
   private readonly length: number;
-  private readonly o: Required<Omit<RangeSourceOptions, 'headers' | 'fetch'>>;
+  private readonly o: Required<Pick<RangeSourceOptions, 'coalesceGap' | 'maxRequestBytes'>>;
   private readonly http: RangeRequester;
 
   constructor(url: string, size: number, opts: RangeSourceOptions = {}) {
@@ -46,17 +37,8 @@ export class RangeSource implements ByteSource {
     this.o = {
       coalesceGap: opts.coalesceGap ?? 1024,
       maxRequestBytes: opts.maxRequestBytes ?? 16 << 20,
-      concurrency: opts.concurrency ?? 6,
-      retries: opts.retries ?? 4,
-      backoffMs: opts.backoffMs ?? 200,
     };
-    this.http = new RangeRequester(url, {
-      concurrency: this.o.concurrency,
-      retries: this.o.retries,
-      backoffMs: this.o.backoffMs,
-      ...(opts.headers ? { headers: opts.headers } : {}),
-      ...(opts.fetch ? { fetch: opts.fetch } : {}),
-    });
+    this.http = new RangeRequester(url, opts);
   }
 
   /** Requests sent (retries included), body bytes received, the most requests in flight at once. */

@@ -1,22 +1,14 @@
 import type { ByteRange, ByteSource } from '../fits/byte-source.ts';
 import { FitsError } from '../fits/errors.ts';
-import { RangeRequester } from './range-requests.ts';
+import { RangeRequester, type RangeRequestOptions } from './range-requests.ts';
 
-export interface HttpSourceOptions {
+export interface HttpSourceOptions extends RangeRequestOptions {
   /** Cache block size: reads are rounded out to whole blocks (one request serves nearby reads). */
   blockSize?: number;
   /** Most bytes the block cache keeps (least recently used blocks go first). */
   cacheBytes?: number;
   /** Ranges closer than this are fetched by one request. */
   coalesceGap?: number;
-  /** Most requests in flight at once. */
-  concurrency?: number;
-  /** Tries per request on transient failures (network errors, 429, 5xx). */
-  retries?: number;
-  /** First backoff delay in ms (doubles each try, Retry-After wins when given). */
-  backoffMs?: number;
-  headers?: Record<string, string>;
-  fetch?: typeof fetch;
 }
 
 /**
@@ -28,7 +20,7 @@ export interface HttpSourceOptions {
 export class HttpSource implements ByteSource {
   readonly name: string;
   private readonly url: string;
-  private readonly o: Required<Omit<HttpSourceOptions, 'headers' | 'fetch'>>;
+  private readonly o: Required<Pick<HttpSourceOptions, 'blockSize' | 'cacheBytes' | 'coalesceGap'>>;
   private readonly http: RangeRequester;
   private length: number | undefined;
   private readonly cache = new Map<number, Uint8Array>(); // block index → bytes, in LRU order
@@ -41,17 +33,8 @@ export class HttpSource implements ByteSource {
       blockSize: opts.blockSize ?? 64 << 10,
       cacheBytes: opts.cacheBytes ?? 32 << 20,
       coalesceGap: opts.coalesceGap ?? 256 << 10,
-      concurrency: opts.concurrency ?? 6,
-      retries: opts.retries ?? 4,
-      backoffMs: opts.backoffMs ?? 200,
     };
-    this.http = new RangeRequester(url, {
-      concurrency: this.o.concurrency,
-      retries: this.o.retries,
-      backoffMs: this.o.backoffMs,
-      ...(opts.headers ? { headers: opts.headers } : {}),
-      ...(opts.fetch ? { fetch: opts.fetch } : {}),
-    });
+    this.http = new RangeRequester(url, opts);
   }
 
   /** Requests sent and bytes received: tests and benchmarks read these. */

@@ -2,12 +2,13 @@
 import { FitsError } from '../fits/errors.ts';
 
 export interface RangeRequestOptions {
-  /** Most requests in flight at once. */
-  concurrency: number;
-  /** Tries after the first on transient failures: network errors, 408, 429, 5xx. */
-  retries: number;
-  /** First backoff delay in ms, doubling each try; a Retry-After header wins. */
-  backoffMs: number;
+  /** Most requests in flight at once (default 6, a browser's per-host limit). */
+  concurrency?: number;
+  /** Tries after the first on transient failures: network errors, 408, 429, 5xx (default 4). */
+  retries?: number;
+  /** First backoff delay in ms, doubling each try; a Retry-After header wins (default 200). */
+  backoffMs?: number;
+  /** Extra request headers (an Authorization header for a private host). */
   headers?: Record<string, string>;
   fetch?: typeof fetch;
 }
@@ -26,7 +27,9 @@ const TRANSIENT = new Set([408, 429, 500, 502, 503, 504]);
  */
 export class RangeRequester {
   readonly url: string;
-  private readonly o: RangeRequestOptions;
+  private readonly o: Required<Omit<RangeRequestOptions, 'headers' | 'fetch'>> & {
+    headers?: Record<string, string>;
+  };
   private readonly fetchFn: (input: string, init: RequestInit) => Promise<Response>;
   private active = 0;
   private readonly waiting: (() => void)[] = [];
@@ -37,7 +40,12 @@ export class RangeRequester {
 
   constructor(url: string, opts: RangeRequestOptions) {
     this.url = url;
-    this.o = opts;
+    this.o = {
+      concurrency: opts.concurrency ?? 6,
+      retries: opts.retries ?? 4,
+      backoffMs: opts.backoffMs ?? 200,
+      ...(opts.headers ? { headers: opts.headers } : {}),
+    };
     // Bound to globalThis: a browser's fetch throws "Illegal invocation" when called as a method.
     const f = opts.fetch;
     this.fetchFn = f ? (input, init) => f(input, init) : (input, init) => globalThis.fetch(input, init);
