@@ -42,6 +42,12 @@ export interface ListResult {
 
 export type Body = Uint8Array | AsyncIterable<Uint8Array>;
 
+/** Headers a presigned download is answered with, where the backend can override them. */
+export interface PresignResponse {
+  contentDisposition?: string;
+  contentType?: string;
+}
+
 export interface ObjectStore {
   /** Stores a whole object atomically: readers see the old object or the new one, never a mix. */
   put(key: string, body: Body, opts?: PutOptions): Promise<ObjectMeta>;
@@ -54,6 +60,10 @@ export interface ObjectStore {
   copy(from: string, to: string): Promise<ObjectMeta>;
   /** Returns false when there was nothing to delete. */
   delete(key: string): Promise<boolean>;
-  /** A time-limited URL for direct access, where the backend has one. */
-  presign?(key: string, op: 'get' | 'put', seconds: number): Promise<string>;
+  /**
+   * A time-limited URL for direct access, where the backend has one. For a get, `response` asks the
+   * backend to answer with these headers (S3's response-content-* overrides), so a redirected download
+   * still saves under the file's name and type.
+   */
+  presign?(key: string, op: 'get' | 'put', seconds: number, response?: PresignResponse): Promise<string>;
 }

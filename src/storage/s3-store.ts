@@ -16,7 +16,15 @@ import type { ByteSource } from '../fits/byte-source.ts';
 import { S3Source } from '../io/s3-source.ts';
 import { StorageError } from './errors.ts';
 import { validateKey, validatePrefix } from './keys.ts';
-import type { Body, ListOptions, ListResult, ObjectMeta, ObjectStore, PutOptions } from './object-store.ts';
+import type {
+  Body,
+  ListOptions,
+  ListResult,
+  ObjectMeta,
+  ObjectStore,
+  PresignResponse,
+  PutOptions,
+} from './object-store.ts';
 
 export interface S3StoreOptions {
   bucket: string;
@@ -232,11 +240,21 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async presign(key: string, op: 'get' | 'put', seconds: number): Promise<string> {
+  async presign(
+    key: string,
+    op: 'get' | 'put',
+    seconds: number,
+    response?: PresignResponse,
+  ): Promise<string> {
     const k = this.full(key);
     const cmd =
       op === 'get'
-        ? new GetObjectCommand({ Bucket: this.bucket, Key: k })
+        ? new GetObjectCommand({
+            Bucket: this.bucket,
+            Key: k,
+            ResponseContentDisposition: response?.contentDisposition,
+            ResponseContentType: response?.contentType,
+          })
         : new PutObjectCommand({ Bucket: this.bucket, Key: k });
     return getSignedUrl(this.client, cmd, { expiresIn: seconds });
   }

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const WEB = join(ROOT, 'dist', 'webapp');
+/** The built app: FITSLAKE_WEB_DIR when set (as the server reads it), else dist/webapp. */
+export const WEB = process.env.FITSLAKE_WEB_DIR ?? join(ROOT, 'dist', 'webapp');
 export const SHOTS = join(ROOT, 'docs', 'screenshots');
 
 // Without the background-networking flags Chromium's connections are refused by the closed network.
@@ -24,7 +25,7 @@ const ARGS = [
 /** scripts/test.sh builds the app before the tests; a lone run of a test file builds it when missing. */
 export function ensureBuilt(): void {
   if (!existsSync(join(WEB, 'index.html')))
-    execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync('npm', ['run', 'build:web', '--', '--outDir', WEB, '--emptyOutDir'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
 export async function launchBrowser(): Promise<Browser> {

@@ -170,10 +170,12 @@ async function resolve(
 }
 
 const SAFE_TYPE = /^[a-z0-9.+-]+\/[a-z0-9.+-]+$/i;
+const GENERIC_TYPE = /^(application|binary)\/octet-stream$/i;
 
 function contentTypeOf(t: Target): string {
   const stored = t.row?.content_type ?? t.meta.contentType;
-  if (stored && SAFE_TYPE.test(stored)) return stored;
+  // A generic type (S3's default for an upload without one) says less than what ingest found.
+  if (stored && SAFE_TYPE.test(stored) && !GENERIC_TYPE.test(stored)) return stored;
   const key = t.meta.key;
   if (/\.(fits?|fts)$/i.test(key) || t.row?.kind === 'fits') return 'application/fits';
   if (/\.jpe?g$/i.test(key)) return 'image/jpeg';
@@ -198,9 +200,15 @@ async function download(
   reply.header('vary', 'authorization');
   reply.header('accept-ranges', 'bytes');
   if (notModified(headers, etag, meta.lastModified)) return reply.status(304).send();
+  const disposition = contentDisposition(meta.key.slice(meta.key.lastIndexOf('/') + 1));
   if (redirect && t.store.presign) {
-    // The bytes go straight from the bucket: the server hands out a short-lived URL for this key only.
-    return reply.redirect(await t.store.presign(meta.key, 'get', 300), 302);
+    // The bytes go straight from the bucket: the server hands out a short-lived URL for this key only,
+    // signed to answer with the name and type this route would have sent.
+    const url = await t.store.presign(meta.key, 'get', 300, {
+      contentDisposition: disposition,
+      contentType: contentTypeOf(t),
+    });
+    return reply.redirect(url, 302);
   }
   const range = ifRangeHolds(headers['if-range'], etag, meta.lastModified)
     ? parseRange(headers.range, size)
@@ -218,7 +226,7 @@ async function download(
       });
   }
   reply.header('content-type', contentTypeOf(t));
-  reply.header('content-disposition', contentDisposition(meta.key.slice(meta.key.lastIndexOf('/') + 1)));
+  reply.header('content-disposition', disposition);
   if (range.kind === 'partial') {
     reply.status(206);
     reply.header('content-range', `bytes ${range.start}-${range.end - 1}/${size}`);

@@ -81,9 +81,12 @@ test('an upload lands in the bucket, is ingested from it, and downloads by a pre
   const location = r.headers.get('location') ?? '';
   assert.ok(location.startsWith(`${endpoint}/${bucket}/`), location);
   assert.match(location, /X-Amz-Signature=/);
-  // The client follows it straight to the bucket; the bytes are the upload's.
+  // The client follows it straight to the bucket; the bytes are the upload's, and the bucket answers
+  // with the name and type the server would have sent (signed into the URL).
   const direct = await fetch(location);
   assert.equal(direct.status, 200);
+  assert.equal(direct.headers.get('content-disposition'), 'attachment; filename="m31.fits"');
+  assert.equal(direct.headers.get('content-type'), 'application/fits');
   assert.deepEqual(new Uint8Array(await direct.arrayBuffer()), frame);
 });
 
