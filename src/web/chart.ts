@@ -1,5 +1,5 @@
-// Small SVG charts (bar, histogram, line), each a <figure> with a title, axis labels, and its data
-// as a table in a <details> for screen readers and for copying. No library.
+// Small SVG charts (bar, histogram, line, scatter), each a <figure> with a title, axis labels, and its
+// data as a table in a <details> for screen readers and for copying. No library.
 import { h } from './dom.ts';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -10,6 +10,11 @@ const M = { top: 12, right: 12, bottom: 58, left: 56 };
 export interface Datum {
   label: string;
   value: number;
+}
+
+export interface Point {
+  x: number;
+  y: number;
 }
 
 export interface ChartOptions {
@@ -33,18 +38,51 @@ function el<K extends keyof SVGElementTagNameMap>(
   return e;
 }
 
-/** Round tick values from 0 to at least max. */
-export function ticks(max: number, n = 5): number[] {
-  if (!(max > 0)) return [0, 1];
-  const raw = max / n;
+/** Round tick values from lo (or below) to hi (or above); a flat range is widened around its value. */
+export function niceTicks(lo: number, hi: number, n = 5): number[] {
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
+  if (hi < lo) [lo, hi] = [hi, lo];
+  if (hi === lo) {
+    if (lo === 0) return [0, 1];
+    const d = Math.abs(lo) / 2;
+    lo -= d;
+    hi += d;
+  }
+  const raw = (hi - lo) / n;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
+  const first = Math.floor(lo / step + 1e-9) * step;
   const out: number[] = [];
-  for (let v = 0; v < max + step - 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  for (let v = first; v < hi + step - 1e-9 * step; v += step) out.push(Number(v.toPrecision(12)));
+  if (out.length < 2) out.push(Number((first + step).toPrecision(12)));
   return out;
 }
 
-function frame(o: ChartOptions, top: number): { svg: SVGSVGElement; y: (v: number) => number } {
+/** Round tick values from 0 to at least max. */
+export function ticks(max: number, n = 5): number[] {
+  if (!(max > 0)) return [0, 1];
+  return niceTicks(0, max, n);
+}
+
+/** A short reading of an axis value: at most 6 significant digits. */
+const short = (v: number) => String(Number(v.toPrecision(6)));
+
+interface Frame {
+  svg: SVGSVGElement;
+  y: (v: number) => number;
+  /** The numeric x scale (scatter charts), else null. */
+  x: ((v: number) => number) | null;
+  /** The y of the value axis' baseline (0 when in range, else the bottom). */
+  base: number;
+}
+
+function frame(
+  o: ChartOptions,
+  yLo: number,
+  yHi: number,
+  xRange: [number, number] | null = null,
+  yFormat: ((v: number) => string) | null = null,
+): Frame {
   const id = `chart-${++counter}`;
   const svg = el('svg', {
     viewBox: `0 0 ${W} ${H}`,
@@ -53,15 +91,47 @@ function frame(o: ChartOptions, top: number): { svg: SVGSVGElement; y: (v: numbe
     'aria-labelledby': `${id}-t`,
   });
   svg.append(el('title', { id: `${id}-t` }, `${o.title}: ${o.yLabel} by ${o.xLabel}`));
-  const ts = ticks(top);
+  const ts = niceTicks(yLo, yHi);
+  const ymin = ts[0];
   const ymax = ts[ts.length - 1];
-  const y = (v: number) => M.top + (H - M.top - M.bottom) * (1 - v / ymax);
-  const fmt = o.format ?? ((v: number) => v.toLocaleString('en'));
+  const y = (v: number) => M.top + (H - M.top - M.bottom) * (1 - (v - ymin) / (ymax - ymin));
+  const fmt = yFormat ?? o.format ?? ((v: number) => v.toLocaleString('en'));
   for (const t of ts) {
     svg.append(el('line', { x1: M.left, x2: W - M.right, y1: y(t), y2: y(t), class: 'chart-grid' }));
     svg.append(el('text', { x: M.left - 6, y: y(t) + 4, 'text-anchor': 'end', class: 'chart-tick' }, fmt(t)));
   }
-  svg.append(el('line', { x1: M.left, x2: W - M.right, y1: y(0), y2: y(0), class: 'chart-axis' }));
+  const base = y(ymin <= 0 && ymax >= 0 ? 0 : ymin);
+  svg.append(el('line', { x1: M.left, x2: W - M.right, y1: base, y2: base, class: 'chart-axis' }));
+  let x: ((v: number) => number) | null = null;
+  if (xRange) {
+    const xs = niceTicks(xRange[0], xRange[1]);
+    const xmin = xs[0];
+    const xmax = xs[xs.length - 1];
+    const sx = (v: number) => M.left + (W - M.left - M.right) * ((v - xmin) / (xmax - xmin));
+    x = sx;
+    const bottom = H - M.bottom;
+    svg.append(el('line', { x1: M.left, x2: M.left, y1: M.top, y2: bottom, class: 'chart-axis' }));
+    for (const t of xs) {
+      svg.append(el('line', { x1: sx(t), x2: sx(t), y1: M.top, y2: bottom, class: 'chart-grid' }));
+      const tx = sx(t);
+      const ty = bottom + 14;
+      svg.append(
+        el(
+          'text',
+          xs.length > 6 || short(t).length > 6
+            ? {
+                x: tx,
+                y: ty,
+                'text-anchor': 'end',
+                transform: `rotate(-35 ${tx} ${ty})`,
+                class: 'chart-tick',
+              }
+            : { x: tx, y: ty, 'text-anchor': 'middle', class: 'chart-tick' },
+          short(t),
+        ),
+      );
+    }
+  }
   svg.append(
     el(
       'text',
@@ -82,11 +152,10 @@ function frame(o: ChartOptions, top: number): { svg: SVGSVGElement; y: (v: numbe
       o.yLabel,
     ),
   );
-  return { svg, y };
+  return { svg, y, x, base };
 }
 
-function figure(o: ChartOptions, svg: SVGSVGElement, data: Datum[], kind: string): HTMLElement {
-  const fmt = o.format ?? ((v: number) => v.toLocaleString('en'));
+function figure(o: ChartOptions, svg: SVGSVGElement, rows: [string, string][], kind: string): HTMLElement {
   return h(
     'figure',
     { class: 'chart-figure', 'data-chart': kind },
@@ -107,7 +176,7 @@ function figure(o: ChartOptions, svg: SVGSVGElement, data: Datum[], kind: string
         h(
           'tbody',
           null,
-          data.map((d) => h('tr', null, h('td', null, d.label), h('td', { class: 'num' }, fmt(d.value)))),
+          rows.map(([a, b]) => h('tr', null, h('td', null, a), h('td', { class: 'num' }, b))),
         ),
       ),
     ),
@@ -118,9 +187,20 @@ function shortLabel(s: string): string {
   return s.length > 12 ? `${s.slice(0, 11)}…` : s;
 }
 
-/** Bars, one per datum, labelled below (rotated when many). */
+const range = (values: number[]): [number, number] => {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return values.length ? [lo, hi] : [0, 1];
+};
+
+/** Bars, one per datum, labelled below (rotated when many); negative values hang below zero. */
 export function barChart(data: Datum[], o: ChartOptions, kind = 'bar'): HTMLElement {
-  const { svg, y } = frame(o, Math.max(0, ...data.map((d) => d.value)));
+  const [lo, hi] = range(data.map((d) => d.value));
+  const { svg, y } = frame(o, Math.min(0, lo), Math.max(0, hi));
   const fmt = o.format ?? ((v: number) => v.toLocaleString('en'));
   const inner = W - M.left - M.right;
   const band = inner / Math.max(1, data.length);
@@ -130,9 +210,9 @@ export function barChart(data: Datum[], o: ChartOptions, kind = 'bar'): HTMLElem
     const x = M.left + i * band;
     const bar = el('rect', {
       x: (x + gap / 2).toFixed(1),
-      y: y(d.value).toFixed(1),
+      y: Math.min(y(0), y(d.value)).toFixed(1),
       width: Math.max(1, band - gap).toFixed(1),
-      height: Math.max(0, y(0) - y(d.value)).toFixed(1),
+      height: Math.abs(y(0) - y(d.value)).toFixed(1),
       class: 'chart-bar',
       'data-label': d.label,
       'data-value': d.value,
@@ -141,7 +221,7 @@ export function barChart(data: Datum[], o: ChartOptions, kind = 'bar'): HTMLElem
     svg.append(bar);
     if (i % every === 0) {
       const tx = x + band / 2;
-      const ty = y(0) + 14;
+      const ty = H - M.bottom + 14;
       svg.append(
         el(
           'text',
@@ -159,16 +239,25 @@ export function barChart(data: Datum[], o: ChartOptions, kind = 'bar'): HTMLElem
       );
     }
   });
-  return figure(o, svg, data, kind);
+  return figure(
+    o,
+    svg,
+    data.map((d) => [d.label, fmt(d.value)]),
+    kind,
+  );
 }
 
-/** Equal-width bins of the values: [lo, hi) labels, the last bin closed. */
-export function bin(values: number[], bins = 12): Datum[] {
+/**
+ * Equal-width bins of the values: [lo, hi) labels, the last bin closed. With `exact`, `bins` bins
+ * (the user's choice); without, at most `bins` and about √n of them.
+ */
+export function bin(values: number[], bins = 12, exact = false): Datum[] {
   if (values.length === 0) return [];
-  const lo = Math.min(...values);
-  const hi = Math.max(...values);
+  const [lo, hi] = range(values);
   if (lo === hi) return [{ label: String(lo), value: values.length }];
-  const n = Math.min(bins, Math.max(1, Math.ceil(Math.sqrt(values.length))));
+  const n = exact
+    ? Math.max(1, Math.floor(bins))
+    : Math.min(bins, Math.max(1, Math.ceil(Math.sqrt(values.length))));
   const w = (hi - lo) / n;
   const counts = new Array<number>(n).fill(0);
   for (const v of values) counts[Math.min(n - 1, Math.floor((v - lo) / w))]++;
@@ -176,13 +265,14 @@ export function bin(values: number[], bins = 12): Datum[] {
   return counts.map((c, i) => ({ label: `${r(lo + i * w)}–${r(lo + (i + 1) * w)}`, value: c }));
 }
 
-export function histogram(values: number[], o: ChartOptions, bins = 12): HTMLElement {
-  return barChart(bin(values, bins), o, 'histogram');
+export function histogram(values: number[], o: ChartOptions, bins = 12, exact = false): HTMLElement {
+  return barChart(bin(values, bins, exact), o, 'histogram');
 }
 
 /** A line through the data in order, a dot at each point. */
 export function lineChart(data: Datum[], o: ChartOptions): HTMLElement {
-  const { svg, y } = frame(o, Math.max(0, ...data.map((d) => d.value)));
+  const [lo, hi] = range(data.map((d) => d.value));
+  const { svg, y } = frame(o, Math.min(0, lo), Math.max(0, hi));
   const fmt = o.format ?? ((v: number) => v.toLocaleString('en'));
   const inner = W - M.left - M.right;
   const x = (i: number) => M.left + (data.length === 1 ? inner / 2 : (inner * i) / (data.length - 1));
@@ -206,7 +296,7 @@ export function lineChart(data: Datum[], o: ChartOptions): HTMLElement {
     svg.append(dot);
     if (i % every === 0) {
       const tx = x(i);
-      const ty = y(0) + 14;
+      const ty = H - M.bottom + 14;
       svg.append(
         el(
           'text',
@@ -216,5 +306,34 @@ export function lineChart(data: Datum[], o: ChartOptions): HTMLElement {
       );
     }
   });
-  return figure(o, svg, data, 'line');
+  return figure(
+    o,
+    svg,
+    data.map((d) => [d.label, fmt(d.value)]),
+    'line',
+  );
+}
+
+/** Points at (x, y) on two numeric axes, each spanning its data. */
+export function scatterChart(points: Point[], o: ChartOptions): HTMLElement {
+  const { svg, y, x } = frame(o, ...range(points.map((p) => p.y)), range(points.map((p) => p.x)), short);
+  const sx = x as (v: number) => number;
+  for (const p of points) {
+    const dot = el('circle', {
+      cx: sx(p.x).toFixed(1),
+      cy: y(p.y).toFixed(1),
+      r: 3,
+      class: 'chart-point',
+      'data-x': p.x,
+      'data-y': p.y,
+    });
+    dot.append(el('title', {}, `${o.xLabel} ${short(p.x)}, ${o.yLabel} ${short(p.y)}`));
+    svg.append(dot);
+  }
+  return figure(
+    o,
+    svg,
+    points.map((p) => [String(p.x), String(p.y)]),
+    'scatter',
+  );
 }

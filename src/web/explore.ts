@@ -1,11 +1,20 @@
 // Explore (`/`): the search form, the results table with thumbnails, cursor paging and facet counts.
 // The query lives in the page URL, so a search can be bookmarked and shared.
+import './explore-filters.css';
 import { ApiError, api, getToken, imageUrl } from './api.ts';
 import { formatDec, formatRa, mjdToIso } from './coords.ts';
 import { type Child, h, replace } from './dom.ts';
 import { subscribe } from './live.ts';
 import { recentPanel } from './recent.ts';
-import { apiFilters, FILTER_FIELDS, type FilterField, fromParams, type Search, toParams } from './search.ts';
+import {
+  apiFilters,
+  FILTER_FIELDS,
+  type FilterField,
+  fromParams,
+  MAX_KW,
+  type Search,
+  toParams,
+} from './search.ts';
 import { type Collection, type Facets, fileUrl, type Observation, type SearchPage } from './types.ts';
 
 export type Navigate = (url: string, state?: { depth?: number }) => void;
@@ -89,6 +98,69 @@ function field(
   );
 }
 
+/**
+ * The header keyword conditions: one `KEYWORD=value` input a row (all must hold), rows added and
+ * removed with buttons; an empty row when there is none.
+ */
+function keywordRows(values: string[]): HTMLElement {
+  let next = 0;
+  const list = h('div', { class: 'kw-rows' });
+  const add = h('button', { type: 'button', class: 'small kw-add' }, 'Add keyword');
+  const renumber = () => {
+    const rows = Array.from(list.querySelectorAll<HTMLElement>('.kw-row'));
+    rows.forEach((row, i) => {
+      const label = row.querySelector('label') as HTMLLabelElement;
+      label.textContent = `Keyword ${i + 1}`;
+      row.querySelector('button')?.setAttribute('aria-label', `Remove keyword ${i + 1}`);
+    });
+    add.disabled = rows.length >= MAX_KW;
+  };
+  const row = (value: string, focus = false) => {
+    const id = `f-kw-${next++}`;
+    const input = h('input', {
+      id,
+      name: 'kw',
+      type: 'text',
+      value,
+      autocomplete: 'off',
+      spellcheck: 'false',
+      placeholder: 'EXPTIME=60',
+    });
+    const el = h(
+      'div',
+      { class: 'kw-row' },
+      h('label', { for: id, class: 'sr-only' }, 'Keyword'),
+      input,
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'small',
+          onclick: () => {
+            el.remove();
+            if (!list.querySelector('.kw-row')) row('');
+            renumber();
+            add.focus();
+          },
+        },
+        'Remove',
+      ),
+    );
+    list.append(el);
+    renumber();
+    if (focus) input.focus();
+  };
+  for (const v of values.length ? values : ['']) row(v);
+  add.addEventListener('click', () => row('', true));
+  return h(
+    'fieldset',
+    { class: 'kw-filter' },
+    h('legend', null, 'Header keywords (KEYWORD=value, all must match)'),
+    list,
+    add,
+  );
+}
+
 /** The sky map of the same search (all its results, not one page). */
 function skyHref(s: Search): string {
   const q = toParams({ ...s, cursor: '' }).toString();
@@ -138,6 +210,14 @@ export function explorePage(
     ),
     field('instrument', 'Instrument', s, { list: 'dl-instrument' }),
     field('filter', 'Filter', s, { list: 'dl-filter' }),
+    h(
+      'fieldset',
+      { class: 'exptime' },
+      h('legend', null, 'Exposure time (seconds)'),
+      field('exptime_min', 'Min (s)', s, { inputmode: 'decimal', placeholder: '0' }),
+      field('exptime_max', 'Max (s)', s, { inputmode: 'decimal', placeholder: '300' }),
+    ),
+    keywordRows(s.kw),
     instruments,
     filters,
     h(
@@ -152,6 +232,10 @@ export function explorePage(
     const data = new FormData(form);
     const next = fromParams(new URLSearchParams());
     for (const k of FILTER_FIELDS) next[k] = String(data.get(k) ?? '');
+    next.kw = data
+      .getAll('kw')
+      .map((k) => String(k).trim())
+      .filter((k) => k !== '');
     next.sort = s.sort;
     go(next);
   });

@@ -1,13 +1,15 @@
 // The SQL / ADQL console (`/sql`): an editor with the catalog's tables and columns beside it (from
 // the TAP service's VODataService document), ADQL through `POST /tap/sync` or SQL through
-// `POST /api/sql`, the results as a table, downloads as CSV / VOTable, and queries saved in this
-// browser's localStorage. Loaded lazily: it is not part of the first load.
+// `POST /api/sql`, the results as a table, downloads as CSV / VOTable (and Parquet for SQL), and
+// queries saved in this browser's localStorage (key `fitslake.queries`; the dashboard charts them).
+// Loaded lazily: it is not part of the first load.
 import { authHeaders, errorMessage, saveAs } from './api.ts';
 import { h, replace } from './dom.ts';
 
-type Lang = 'adql' | 'sql';
+export type Lang = 'adql' | 'sql';
+type Format = 'json' | 'csv' | 'votable' | 'parquet';
 
-interface Saved {
+export interface Saved {
   name: string;
   text: string;
   lang: Lang;
@@ -46,6 +48,50 @@ export function loadSaved(): Saved[] {
 
 function storeSaved(list: Saved[]): void {
   localStorage.setItem(SAVED_KEY, JSON.stringify(list));
+}
+
+/**
+ * A query's answer in one format, as the caller: ADQL through `POST /tap/sync` (which has no Parquet),
+ * SQL through `POST /api/sql`.
+ */
+export function queryRequest(
+  text: string,
+  lang: Lang,
+  format: Format,
+  signal: AbortSignal,
+): Promise<Response> {
+  if (lang === 'adql')
+    return fetch('/tap/sync', {
+      method: 'POST',
+      headers: authHeaders(),
+      body: new URLSearchParams({ LANG: 'ADQL', QUERY: text, FORMAT: format }),
+      signal,
+    });
+  return fetch('/api/sql', {
+    method: 'POST',
+    headers: { ...authHeaders(), 'content-type': 'application/json' },
+    body: JSON.stringify({ sql: text, format }),
+    signal,
+  });
+}
+
+/** A query's rows as objects by column name, whichever the language; throws the server's message. */
+export async function runQuery(
+  text: string,
+  lang: Lang,
+  signal: AbortSignal,
+): Promise<{ columns: string[]; rows: Record<string, unknown>[]; truncated: boolean }> {
+  const r = await queryRequest(text, lang, 'json', signal);
+  if (!r.ok) throw new Error(await errorMessage(r));
+  if (lang === 'sql')
+    return (await r.json()) as { columns: string[]; rows: Record<string, unknown>[]; truncated: boolean };
+  const body = (await r.json()) as { metadata: { name: string }[]; data: unknown[][]; queryStatus: string };
+  const columns = body.metadata.map((m) => m.name);
+  return {
+    columns,
+    rows: body.data.map((row) => Object.fromEntries(columns.map((c, i) => [c, row[i]]))),
+    truncated: body.queryStatus === 'OVERFLOW',
+  };
 }
 
 /** The tables of the TAP service's VODataService `tableset` document. */
@@ -111,29 +157,28 @@ export function sqlPage(root: HTMLElement): () => void {
   const savedList = h('ul', { class: 'saved-list' });
   const saveName = h('input', { id: 'save-name', name: 'save-name', type: 'text', autocomplete: 'off' });
 
+  // Parquet comes from `POST /api/sql` only: the button waits for the SQL language.
+  const parquetButton = h(
+    'button',
+    { type: 'button', 'aria-describedby': 'parquet-help', onclick: () => void download('parquet') },
+    'Download Parquet',
+  );
+  const parquetHelp = h('span', { id: 'parquet-help', class: 'muted' });
   const setLang = (l: Lang) => {
     if (editor.value.trim() === DEFAULTS[lang] || !editor.value.trim()) editor.value = DEFAULTS[l];
     lang = l;
     for (const i of langInputs) i.checked = i.value === l;
+    parquetButton.disabled = l !== 'sql';
+    // The app's stylesheet has no disabled look: dim it here.
+    parquetButton.style.opacity = l === 'sql' ? '' : '0.55';
+    parquetButton.style.cursor = l === 'sql' ? '' : 'not-allowed';
+    parquetHelp.textContent = l === 'sql' ? '' : 'Parquet: SQL (catalog) queries only.';
   };
   for (const i of langInputs) i.addEventListener('change', () => i.checked && setLang(i.value as Lang));
+  setLang(lang);
 
-  const request = (format: 'json' | 'csv' | 'votable', signal: AbortSignal): Promise<Response> => {
-    const text = editor.value;
-    if (lang === 'adql')
-      return fetch('/tap/sync', {
-        method: 'POST',
-        headers: authHeaders(),
-        body: new URLSearchParams({ LANG: 'ADQL', QUERY: text, FORMAT: format }),
-        signal,
-      });
-    return fetch('/api/sql', {
-      method: 'POST',
-      headers: { ...authHeaders(), 'content-type': 'application/json' },
-      body: JSON.stringify({ sql: text, format }),
-      signal,
-    });
-  };
+  const request = (format: Format, signal: AbortSignal): Promise<Response> =>
+    queryRequest(editor.value, lang, format, signal);
 
   const showError = (message: string) => {
     const text = editor.value;
@@ -231,13 +276,24 @@ export function sqlPage(root: HTMLElement): () => void {
     );
   };
 
-  const download = async (format: 'csv' | 'votable') => {
-    status.textContent = `Preparing the ${format === 'csv' ? 'CSV' : 'VOTable'} file…`;
+  const FILES = {
+    csv: { name: 'query.csv', what: 'CSV' },
+    votable: { name: 'query.vot', what: 'VOTable' },
+    parquet: { name: 'query.parquet', what: 'Parquet' },
+  } as const;
+  const download = async (format: keyof typeof FILES) => {
+    const file = FILES[format];
+    if (format === 'parquet' && lang !== 'sql') {
+      status.textContent =
+        'Parquet downloads are for SQL (catalog) queries; the TAP service gives VOTable or CSV.';
+      return;
+    }
+    status.textContent = `Preparing the ${file.what} file…`;
     try {
       const r = await request(format, abort.signal);
       if (!r.ok) return showError(await errorMessage(r));
-      await saveAs(r, `query.${format === 'csv' ? 'csv' : 'vot'}`);
-      status.textContent = `Downloaded query.${format === 'csv' ? 'csv' : 'vot'}.`;
+      await saveAs(r, file.name);
+      status.textContent = `Downloaded ${file.name}.`;
     } catch (err) {
       if (!abort.signal.aborted) showError((err as Error).message);
     }
@@ -341,6 +397,8 @@ export function sqlPage(root: HTMLElement): () => void {
       h('button', { type: 'submit', class: 'primary' }, 'Run'),
       h('button', { type: 'button', onclick: () => void download('csv') }, 'Download CSV'),
       h('button', { type: 'button', onclick: () => void download('votable') }, 'Download VOTable'),
+      parquetButton,
+      parquetHelp,
     ),
   );
   form.addEventListener('submit', (e) => {
