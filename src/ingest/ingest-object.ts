@@ -1,16 +1,14 @@
 import type { Transaction } from 'kysely';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { Database } from '../catalog/schema.ts';
-import { observationCells, parseRegion } from '../catalog/sky.ts';
 import type { CollectionSettings } from '../config/config.ts';
 import { mjdToIso } from '../fits/time.ts';
 import { StorageError } from '../storage/errors.ts';
 import type { ObjectMeta, ObjectStore } from '../storage/object-store.ts';
 import { placeholders, rawQuery } from '../catalog/raw.ts';
-import { groupOf } from './grouping.ts';
-import { draftObservation, type ObservationDraft } from './observe.ts';
-import { pathFields } from './paths.ts';
-import { type Extraction, RetryableError, readObject } from './read-object.ts';
+import type { ObservationDraft } from './observe.ts';
+import { type Extracted, extractObject } from './extract.ts';
+import { RetryableError } from './read-object.ts';
 
 export { RetryableError } from './read-object.ts';
 
@@ -97,62 +95,95 @@ export async function ingestBatch(
   );
   const results = prepared.slice() as (IngestOutcome | Error)[];
   const todo = prepared.flatMap((p, i) => (p && !(p instanceof Error) && 'record' in p ? [i] : []));
-  if (!todo.length) return results;
+  const written = await commitPrepared(
+    cat,
+    todo.map((i) => prepared[i] as PreparedIngest),
+  );
+  for (const [j, i] of todo.entries()) results[i] = written[j];
+  return results;
+}
+
+/**
+ * Writes prepared files in one transaction; if it fails as a whole (a race with another writer),
+ * commits each on its own, so one bad file never fails the others.
+ */
+export async function commitPrepared(
+  cat: Catalog,
+  prepared: PreparedIngest[],
+): Promise<(IngestOutcome | Error)[]> {
+  const results: (IngestOutcome | Error)[] = new Array(prepared.length);
+  if (!prepared.length) return results;
   try {
     await cat.db.transaction().execute(async (tx) => {
       const ensured = new Set<string>();
-      for (const i of todo) results[i] = await (prepared[i] as PreparedIngest).record(tx, ensured);
+      for (const [i, p] of prepared.entries()) results[i] = await p.record(tx, ensured);
     });
   } catch {
-    for (const i of todo)
-      results[i] = await commitOne(cat, prepared[i] as PreparedIngest).catch((e: Error) => e);
+    for (const [i, p] of prepared.entries()) results[i] = await commitOne(cat, p).catch((e: Error) => e);
   }
   return results;
 }
 
+type FileRow = { id: number; status: string; current: number };
+
+/** This exact version's row, if any; `unchanged` when it is catalogued and current (and not forced). */
+async function catalogued(
+  db: Catalog['db'] | Tx,
+  dialect: Catalog['dialect'],
+  zone: string,
+  key: string,
+  sha256: string,
+  force: boolean,
+): Promise<{ unchanged?: IngestOutcome; prior?: FileRow }> {
+  const [row] = await rawQuery<FileRow>(
+    db,
+    dialect,
+    'SELECT id, status, current FROM files WHERE zone = ? AND key = ? AND sha256 = ?',
+    [zone, key, sha256],
+  );
+  if (row && row.status !== 'pending' && row.current && !force)
+    return { unchanged: { status: 'unchanged', fileId: Number(row.id) } };
+  return { prior: row };
+}
+
+/** Whether this version of the object is catalogued already (one query; the write checks again). */
+export async function alreadyCatalogued(
+  t: Pick<IngestTarget, 'catalog' | 'zone' | 'key' | 'force'>,
+  object: ObjectMeta,
+): Promise<IngestOutcome | undefined> {
+  const sha256 = object.sha256 ?? object.etag;
+  return (await catalogued(t.catalog.db, t.catalog.dialect, t.zone, t.key, sha256, t.force ?? false))
+    .unchanged;
+}
+
 /** Reads one object and prepares its catalog writes (or finds this version already catalogued). */
 export async function prepareIngest(t: IngestTarget): Promise<IngestOutcome | PreparedIngest> {
-  const { store, catalog: cat, zone, key, collection } = t;
-  const settings = t.settings ?? {};
   let meta: ObjectMeta | undefined;
   try {
-    meta = await store.head(key);
+    meta = await t.store.head(t.key);
   } catch (err) {
-    throw new RetryableError(`${key}: ${(err as Error).message}`);
+    throw new RetryableError(`${t.key}: ${(err as Error).message}`);
   }
-  if (!meta) throw new StorageError('not-found', 'no such object', key);
-  const object = meta;
-  const sha256 = object.sha256 ?? object.etag;
+  if (!meta) throw new StorageError('not-found', 'no such object', t.key);
   // Checked before reading (so an unchanged object costs one query), and again inside the
   // transaction (another worker may have recorded it meanwhile).
-  const catalogued = async (db: Catalog['db'] | Tx): Promise<IngestOutcome | undefined> => {
-    const [row] = await rawQuery<{ id: number; status: string; current: number }>(
-      db,
-      cat.dialect,
-      'SELECT id, status, current FROM files WHERE zone = ? AND key = ? AND sha256 = ?',
-      [zone, key, sha256],
-    );
-    if (row && row.status !== 'pending' && row.current && !t.force)
-      return { status: 'unchanged', fileId: Number(row.id) };
-    prior = row;
-    return undefined;
-  };
-  let prior: { id: number; status: string; current: number } | undefined;
-  const unchanged = await catalogued(cat.db);
+  const unchanged = await alreadyCatalogued(t, meta);
   if (unchanged) return unchanged;
+  const x = await extractObject(t.store, t.key, t.relKey ?? t.key, t.settings ?? {});
+  return preparedWrite(t, meta, x);
+}
 
-  const ex = await readObject(store, key);
-  const relKey = t.relKey ?? key;
-  const group = groupOf(relKey, settings, ex.kind);
-  const fields = pathFields(relKey, settings.pathTemplate);
-  // A failed file is kept and reported but describes nothing; a plain file belongs to no observation.
-  const draft = ex.kind === 'plain' || ex.error ? null : draftObservation(ex, group, settings);
-  // The sky cells of its footprint (or position), computed here, outside the write transaction.
-  const region = typeof draft?.columns.s_region === 'string' ? parseRegion(draft.columns.s_region) : null;
-  const cells = draft
-    ? observationCells(region, draft.columns.s_ra ?? null, draft.columns.s_dec ?? null)
-    : [];
-
+/** The catalog writes of an object already read (here or in an extraction thread). */
+export function preparedWrite(
+  t: Pick<IngestTarget, 'catalog' | 'zone' | 'key' | 'collection' | 'settings' | 'force'>,
+  object: ObjectMeta,
+  x: Extracted,
+): PreparedIngest {
+  const { catalog: cat, zone, key, collection } = t;
+  const settings = t.settings ?? {};
+  const sha256 = object.sha256 ?? object.etag;
+  const ex = x;
+  const { fields, cells, draft } = x;
   return { key, record };
 
   async function record(tx: Tx, ensured: Set<string> = new Set()): Promise<IngestOutcome> {
@@ -166,7 +197,14 @@ export async function prepareIngest(t: IngestTarget): Promise<IngestOutcome | Pr
         .execute();
       ensured.add(collection);
     }
-    const unchangedNow = await catalogued(tx);
+    const { unchanged: unchangedNow, prior } = await catalogued(
+      tx,
+      cat.dialect,
+      zone,
+      key,
+      sha256,
+      t.force ?? false,
+    );
     if (unchangedNow) return unchangedNow;
     // This version becomes the current one of its key; older versions stay, no longer current.
     await rawQuery(
@@ -268,7 +306,7 @@ export async function prepareIngest(t: IngestTarget): Promise<IngestOutcome | Pr
     tx: Tx,
     d: ObservationDraft,
     fileId: number,
-    ex: Extraction,
+    ex: Extracted,
     ts: string,
   ): Promise<number> {
     const [obs] = await rawQuery<{ id: number; products: string; meta_rank: number; status: string }>(

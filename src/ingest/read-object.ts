@@ -80,12 +80,15 @@ async function collect(body: AsyncIterable<Uint8Array>, limit: number): Promise<
   return Buffer.concat(parts);
 }
 
+/** What reading an object needs of a store: an in-memory copy serves as well as the store itself. */
+export type ObjectReader = Pick<ObjectStore, 'source' | 'get'>;
+
 /**
  * Reads what an object is, choosing the extractor by content: FITS (plain, gzip or bzip2 streams,
  * tile-compressed .fz), a FITS header dump, a JPEG/PNG picture, or anything else as a plain file.
  * Reads header blocks only for random-access FITS; compressed containers are streamed once.
  */
-export async function readObject(store: ObjectStore, key: string): Promise<Extraction> {
+export async function readObject(store: ObjectReader, key: string): Promise<Extraction> {
   const none = { hdus: [], rows: [], info: null, error: null };
   let source: ByteSource | undefined;
   try {

@@ -146,26 +146,12 @@ export class Worker {
     );
     const results = await ingestBatch(lake.catalog, targets);
     const done: Job[] = [];
-    const previews: { fileId: number }[] = [];
-    const optimize: { fileId: number }[] = [];
     for (const [i, job] of jobs.entries()) {
       const r = results[i];
-      if (r instanceof Error) {
-        await this.failed(job, r, opts);
-        continue;
-      }
-      done.push(job);
-      if (r.status === 'ingested') {
-        this.crawlPending.add(targets[i].collection);
-        if (lake.loaded.config.ingest.previews && (r.kind === 'fits' || r.kind === 'image'))
-          previews.push({ fileId: r.fileId });
-        // A range-readable copy of a whole-file .gz/.bz2 FITS (the job skips other files).
-        if (targets[i].settings.optimize && r.kind === 'fits' && /\.(gz|bz2)$/i.test(targets[i].key))
-          optimize.push({ fileId: r.fileId });
-      }
+      if (r instanceof Error) await this.failed(job, r, opts);
+      else done.push(job);
     }
-    if (previews.length) await enqueueMany(lake.catalog, 'preview', previews, { maxAttempts: 3 });
-    if (optimize.length) await enqueueMany(lake.catalog, 'optimize', optimize, { maxAttempts: 3 });
+    for (const c of await queueFollowUps(lake, targets, results)) this.crawlPending.add(c);
     await completeMany(lake.catalog, done, this.owner);
     for (const [i, job] of jobs.entries())
       if (!(results[i] instanceof Error)) opts.onResult?.(job, results[i]);
@@ -229,20 +215,49 @@ export class Worker {
 
   /** One crawl job per collection that received files (not one per file). */
   private async flushCrawls(): Promise<void> {
-    const cat = this.lake.catalog;
-    for (const collection of this.crawlPending) {
-      const payload = JSON.stringify({ collection });
-      const queued = await cat.db
-        .selectFrom('jobs')
-        .select('id')
-        .where('kind', '=', 'crawl')
-        .where('status', '=', 'queued')
-        .where('payload', '=', payload)
-        .executeTakeFirst();
-      if (!queued) await enqueue(cat, 'crawl', { collection }, { maxAttempts: 3 });
-    }
+    for (const collection of this.crawlPending) await queueCrawl(this.lake, collection);
     this.crawlPending.clear();
   }
+}
+
+/**
+ * What ingested files lead to: a preview job per image (when previews are on), an optimize job per
+ * whole-file .gz/.bz2 FITS of a collection that asks for it. Returns the collections that received
+ * files (each wants a schema crawl).
+ */
+export async function queueFollowUps(
+  lake: Lake,
+  targets: { key: string; collection: string; settings?: { optimize?: boolean } }[],
+  results: (IngestOutcome | Error)[],
+): Promise<Set<string>> {
+  const previews: { fileId: number }[] = [];
+  const optimize: { fileId: number }[] = [];
+  const collections = new Set<string>();
+  for (const [i, r] of results.entries()) {
+    if (r instanceof Error || r.status !== 'ingested') continue;
+    collections.add(targets[i].collection);
+    if (lake.loaded.config.ingest.previews && (r.kind === 'fits' || r.kind === 'image'))
+      previews.push({ fileId: r.fileId });
+    // A range-readable copy, so SODA and remote clients need not decompress from the start.
+    if (targets[i].settings?.optimize && r.kind === 'fits' && /\.(gz|bz2)$/i.test(targets[i].key))
+      optimize.push({ fileId: r.fileId });
+  }
+  if (previews.length) await enqueueMany(lake.catalog, 'preview', previews, { maxAttempts: 3 });
+  if (optimize.length) await enqueueMany(lake.catalog, 'optimize', optimize, { maxAttempts: 3 });
+  return collections;
+}
+
+/** Queues a schema crawl of a collection unless one is already waiting. */
+export async function queueCrawl(lake: Lake, collection: string): Promise<void> {
+  const payload = JSON.stringify({ collection });
+  const queued = await lake.catalog.db
+    .selectFrom('jobs')
+    .select('id')
+    .where('kind', '=', 'crawl')
+    .where('status', '=', 'queued')
+    .where('payload', '=', payload)
+    .executeTakeFirst();
+  if (!queued) await enqueue(lake.catalog, 'crawl', { collection }, { maxAttempts: 3 });
 }
 
 /** Waits, or less when aborted; the abort listener goes with the timer (a server polls for days). */

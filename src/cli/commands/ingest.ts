@@ -17,6 +17,7 @@ import {
   watchFolder,
 } from '../../ingest/sources.ts';
 import { Worker } from '../../ingest/worker.ts';
+import { ingestLocal } from '../../ingest/direct.ts';
 import { type Lake, openLake } from '../../lake/lake.ts';
 import type { Output } from '../output.ts';
 
@@ -198,10 +199,9 @@ export async function ingestCommand(sources: string[], opts: IngestOptions, io: 
     const keys: string[] = [];
     const ids: number[] = [];
     const bar = opts.progress === false ? undefined : progressBar();
-    // Copy everything in first, then catalogue: overlapping the two in one process was measured
-    // slower than running them one after the other (the catalogue's synchronous SQLite batches
-    // stall the copy's streams, and the small early claims cost more). Jobs are durable as soon
-    // as they are queued, so other workers may start on them meanwhile.
+    // Local files, when the command waits, are stored and catalogued in one pass (direct.ts); the
+    // rest is copied in, then catalogued by the job queue. Jobs are durable as soon as they are
+    // queued, so other workers may start on them meanwhile.
     let batch: string[] = [];
     const flush = async () => {
       if (!batch.length) return;
@@ -212,6 +212,18 @@ export async function ingestCommand(sources: string[], opts: IngestOptions, io: 
     const rate = (n: number) => ({ rate: Math.round(n / Math.max(0.001, (Date.now() - phaseStart) / 1000)) });
     bar?.start(0, 0, { phase: 'copying', rate: 0 });
     for (const src of sources) {
+      const local = !opts.s3Event && !/^https?:\/\//i.test(src) && !src.startsWith('s3://');
+      if (local && opts.wait !== false) {
+        const before = keys.length;
+        const r = await ingestLocal(lake, src, collection, opts.recursive ?? false, (p) => {
+          bar?.setTotal(before + p.stored);
+          bar?.update(before + p.settled, { phase: 'ingesting', ...rate(before + p.settled) });
+        });
+        keys.push(...r.keys);
+        batch.push(...r.queued);
+        await flush();
+        continue;
+      }
       const stream = opts.s3Event
         ? copyS3Event(
             lake,
@@ -229,14 +241,17 @@ export async function ingestCommand(sources: string[], opts: IngestOptions, io: 
       }
     }
     await flush();
-    if (ids.length && opts.wait !== false) {
+    if (keys.length && opts.wait !== false) {
       await withWorkers(lake, async (grow) => {
-        grow(ids.length);
-        phaseStart = Date.now();
-        bar?.update(0, { phase: 'ingesting', rate: 0 });
-        await waitForJobs(lake, Math.min(...ids), Math.max(...ids), (n) => {
-          bar?.update(Math.min(n, keys.length), { phase: 'ingesting', ...rate(n) });
-        });
+        // Previews (one job per image) are the rest of the work when they are on.
+        grow(lake.loaded.config.ingest.previews ? keys.length : ids.length);
+        if (ids.length) {
+          phaseStart = Date.now();
+          bar?.update(0, { phase: 'ingesting', rate: 0 });
+          await waitForJobs(lake, Math.min(...ids), Math.max(...ids), (n) => {
+            bar?.update(Math.min(n, keys.length), { phase: 'ingesting', ...rate(n) });
+          });
+        }
         // In-process workers also finish what ingest started (previews, the schema crawl), since
         // nothing else would run them.
         if (lake.loaded.config.workers.mode !== 'external') await waitForFollowUps(lake);
@@ -247,11 +262,13 @@ export async function ingestCommand(sources: string[], opts: IngestOptions, io: 
       io.out(`queued ${ids.length} file(s); workers will ingest them (fitslake status shows progress)\n`);
       return EXIT.ok;
     }
-    if (!ids.length) {
+    if (!keys.length) {
       io.out(opts.recursive ? 'no files found\n' : 'no files found (subfolders are read with --recursive)\n');
       return EXIT.ok;
     }
-    const s = await summarize(lake, keys, since, Math.min(...ids), Math.max(...ids));
+    const s = ids.length
+      ? await summarize(lake, keys, since, Math.min(...ids), Math.max(...ids))
+      : await summarize(lake, keys, since, 1, 0);
     io.out(`ingested ${s.ingested}, unchanged ${s.unchanged}, failed ${s.failed.length}\n`);
     for (const f of s.failed) io.out(`  failed ${f.key}: ${f.error}\n`);
     return s.failed.length ? EXIT.someFailed : EXIT.ok;
