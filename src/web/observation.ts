@@ -1,5 +1,6 @@
 // The observation page (`/obs/<id>`): its columns, its files with their roles and downloads, the
-// preview, every HDU's header of its science file with a keyword filter, and its DataLink document.
+// preview, the image viewer, every HDU's header of its science file with a keyword filter, and links
+// to its DataLink document and its ObsCore row.
 import { ApiError, api, imageUrl, linkUrl } from './api.ts';
 import { formatDec, formatRa, mjdToIso } from './coords.ts';
 import { h, replace } from './dom.ts';
@@ -127,6 +128,15 @@ export function observationPage(root: HTMLElement, id: string): () => void {
                 )
               : null,
             ' ',
+            // The observation's ObsCore row, as SIA 2.0 answers for its DID.
+            did
+              ? h(
+                  'a',
+                  { href: linkUrl(`/sia/query?ID=${encodeURIComponent(did)}`), rel: 'noreferrer' },
+                  'ObsCore row (VOTable)',
+                )
+              : null,
+            ' ',
             h('a', { href: linkUrl(`/api/observations/${o.id}`), rel: 'noreferrer' }, 'JSON'),
           ),
           d.links.length
@@ -226,7 +236,7 @@ export function observationPage(root: HTMLElement, id: string): () => void {
       d.files.find((f) => f.role === 'science');
     if (sci)
       void import('./viewer.ts')
-        .then((m) => m.mountViewer(viewerBox, sci, abort.signal))
+        .then((m) => m.mountViewer(viewerBox, sci, abort.signal, { did }))
         .catch((err: Error) => {
           if (!abort.signal.aborted)
             replace(

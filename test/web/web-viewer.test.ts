@@ -3,8 +3,11 @@
 // ingested as its own observation: the page reads the science file itself, draws it on a canvas of
 // the image's size, redraws when the stretch or colour map changes, and under the pointer shows the
 // FITS pixel, its value (as src/fits reads it in Node) and its RA/Dec (as src/fits's WCS gives it).
-// Whole-file bzip2 science files get a note instead. Screenshot: docs/screenshots/viewer.png.
+// Whole-file bzip2 science files get a note instead. It zooms (wheel, buttons, keys) and pans with
+// the readout still true, and a box drawn on it (or typed) downloads from the SODA service as exactly
+// those pixels, read back with src/fits. Screenshots: docs/screenshots/viewer.png, observation-cutout.png.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -270,5 +273,282 @@ test('a bzip2 science file is viewed through its plain small copy; without one, 
   await page.waitForSelector('section.viewer .note');
   assert.match((await page.textContent('section.viewer')) ?? '', /compressed as a whole/);
   assert.equal(await page.locator('canvas.viewer-canvas').count(), 0);
+  await ctx.close();
+});
+
+type Rect = { x: number; y: number; width: number; height: number };
+
+async function rectOf(page: Page, selector: string): Promise<Rect> {
+  const r = await page.locator(selector).boundingBox();
+  assert.ok(r, `${selector} is shown`);
+  return r;
+}
+
+/** The screen point at the centre of FITS pixel (x, y), from the canvas's on-screen (zoomed) box. */
+function screenOf(c: Rect, x: number, y: number): [number, number] {
+  return [c.x + ((x - 0.5) * c.width) / W, c.y + ((H - y + 0.5) * c.height) / H];
+}
+
+const inside = (r: Rect, [px, py]: [number, number]) =>
+  px > r.x && px < r.x + r.width && py > r.y && py < r.y + r.height;
+
+const readoutOf = (page: Page) =>
+  page.$eval('.readout', (el) => ({ ...(el as HTMLElement).dataset }) as Record<string, string | undefined>);
+
+/** A cutout's FITS bytes read back with src/fits: its shape, pixels and reference pixel. */
+async function readCutout(bytes: Uint8Array) {
+  const src = new BufferSource(bytes);
+  const file = await openFits(src);
+  assert.equal(file.hdus.length, 1, 'one image HDU');
+  const hdu = file.hdus[0];
+  const img = await readImage(src, hdu);
+  return {
+    naxes: hdu.naxes,
+    data: img.data as Float32Array,
+    crpix: [hdu.header.number('CRPIX1'), hdu.header.number('CRPIX2')],
+  };
+}
+
+/** Asserts a cutout holds exactly pixels x1…x2 × y1…y2 of the original, with CRPIX moved to match. */
+async function assertCutout(bytes: Uint8Array, [x1, x2, y1, y2]: number[]) {
+  const cut = await readCutout(bytes);
+  const w = x2 - x1 + 1;
+  const hgt = y2 - y1 + 1;
+  assert.deepEqual(cut.naxes, [w, hgt]);
+  for (let j = 0; j < hgt; j++)
+    for (let i = 0; i < w; i++)
+      assert.equal(
+        cut.data[j * w + i],
+        ref.data[(y1 - 1 + j) * W + (x1 - 1 + i)],
+        `cutout pixel (${i + 1}, ${j + 1}) is original (${x1 + i}, ${y1 + j})`,
+      );
+  assert.deepEqual(cut.crpix, [40.5 - (x1 - 1), 24.5 - (y1 - 1)]);
+}
+
+test('zoom and pan keep the readout true; a box drawn on the image downloads as a SODA cutout', async () => {
+  const id = await observationOf(KEY);
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 1100 }, acceptDownloads: true });
+  const page = await ctx.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  await page.goto(`${f.srv.url}/obs/${id}`);
+  await page.waitForSelector('canvas.viewer-canvas');
+
+  // The page links to the observation's DataLink document and its ObsCore row (SIA 2.0, a VOTable).
+  const obs = await db
+    .selectFrom('observations')
+    .select(['obs_publisher_did'])
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+  const did = obs.obs_publisher_did;
+  assert.ok(did);
+  const datalink = await page.getByRole('link', { name: 'DataLink (VOTable)' }).getAttribute('href');
+  assert.equal(datalink, `/datalink?ID=${encodeURIComponent(did)}`);
+  const obscore = await page.getByRole('link', { name: 'ObsCore row (VOTable)' }).getAttribute('href');
+  assert.ok(obscore);
+  const row = await fetch(new URL(obscore, f.srv.url));
+  assert.equal(row.status, 200);
+  const votable = await row.text();
+  assert.match(votable, /<VOTABLE/);
+  assert.equal(votable.match(/<TR>/g)?.length, 1, 'one ObsCore row');
+  assert.ok(votable.includes(did), 'the row is this observation');
+
+  // Wheel zoom about the pointer: the pixel under it stays under it, and the canvas grows.
+  const view = await rectOf(page, '.viewer-view');
+  const fit = await rectOf(page, 'canvas.viewer-canvas');
+  const at = screenOf(fit, 20, 30);
+  await page.mouse.move(...at);
+  assert.equal((await readoutOf(page)).x, '20');
+  await page.mouse.wheel(0, -300);
+  await page.waitForFunction(
+    () => (document.querySelector('.viewer-view') as HTMLElement).dataset.zoom === '2',
+  );
+  await page.mouse.move(at[0] + 0.5, at[1]); // a move reads the pixel under the pointer again
+  const still = await readoutOf(page);
+  assert.deepEqual([still.x, still.y], ['20', '30'], 'zooming keeps the pixel under the pointer');
+  const zoomed = await rectOf(page, 'canvas.viewer-canvas');
+  assert.ok(Math.abs(zoomed.width - 2 * fit.width) < 1, `canvas ${zoomed.width} vs ${fit.width}`);
+  assert.equal(await page.textContent('.zoom-level'), '2×');
+
+  // Zoomed, each pixel's readout is the file's pixel there.
+  for (const [x, y] of [
+    [20, 30],
+    [14, 36],
+    [33, 21],
+    [27, 18],
+  ] as const) {
+    const p = screenOf(zoomed, x, y);
+    assert.ok(inside(view, p), `${x}, ${y} is in view`);
+    await page.mouse.move(...p);
+    const r = await readoutOf(page);
+    assert.deepEqual([r.x, r.y], [String(x), String(y)]);
+    assert.equal(Number(r.value), ref.data[(y - 1) * W + (x - 1)], `value at ${x}, ${y} zoomed`);
+  }
+
+  // The + button zooms about the view's centre: the pixel there stays there.
+  const mid: [number, number] = [view.x + view.width / 2, view.y + view.height / 2];
+  await page.mouse.move(...mid);
+  const before = await readoutOf(page);
+  await page.getByRole('button', { name: 'Zoom in' }).click();
+  await page.mouse.move(...mid);
+  const after4 = await readoutOf(page);
+  assert.equal((await page.$eval('.viewer-view', (e) => (e as HTMLElement).dataset.zoom)) ?? '', '4');
+  assert.deepEqual([after4.x, after4.y], [before.x, before.y]);
+  await page.getByRole('button', { name: 'Zoom out' }).click();
+
+  // Pan mode: dragging moves the image with the pointer, so the grabbed pixel stays under it.
+  await page.getByLabel('Pan').check();
+  const start: [number, number] = [view.x + view.width * 0.6, view.y + view.height * 0.5];
+  await page.mouse.move(...start);
+  const grabbed = await readoutOf(page);
+  const c0 = await rectOf(page, 'canvas.viewer-canvas');
+  await page.mouse.down();
+  await page.mouse.move(start[0] - 50, start[1] + 10, { steps: 3 });
+  await page.mouse.move(start[0] - 100, start[1] + 20, { steps: 3 });
+  await page.mouse.up();
+  const c1 = await rectOf(page, 'canvas.viewer-canvas');
+  assert.ok(Math.abs(c1.x - (c0.x - 100)) < 1 && Math.abs(c1.y - (c0.y + 20)) < 1, 'the image moved');
+  const dropped = await readoutOf(page);
+  assert.deepEqual(
+    [dropped.x, dropped.y],
+    [grabbed.x, grabbed.y],
+    'the grabbed pixel stays under the pointer',
+  );
+  assert.equal(await page.locator('.viewer-box').isVisible(), false, 'panning draws no box');
+
+  // Select box: a drag from FITS (20, 20) to (45, 35) on the zoomed, panned image.
+  await page.getByLabel('Select box').check();
+  const [x1, x2, y1, y2] = [20, 45, 20, 35];
+  const c2 = await rectOf(page, 'canvas.viewer-canvas'); // (as the page may have scrolled)
+  const a = screenOf(c2, x1, y1);
+  const b = screenOf(c2, x2, y2);
+  assert.ok(inside(await rectOf(page, '.viewer-view'), a) && inside(await rectOf(page, '.viewer-view'), b));
+  await page.mouse.move(...a);
+  await page.mouse.down();
+  await page.mouse.move((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, { steps: 4 });
+  await page.mouse.move(...b, { steps: 4 });
+  await page.mouse.up();
+  for (const [k, want] of Object.entries({ x1, x2, y1, y2 }))
+    assert.equal(await page.getByLabel(k, { exact: true }).inputValue(), String(want), k);
+  // Drawn over exactly those pixels, labelled with its size; its centre's RA/Dec told.
+  const drawn = await rectOf(page, '.viewer-box');
+  const px = c2.width / W;
+  assert.ok(Math.abs(drawn.x - (c2.x + (x1 - 1) * px)) < 1.5, `box left ${drawn.x}`);
+  assert.ok(Math.abs(drawn.y - (c2.y + (H - y2) * px)) < 1.5, `box top ${drawn.y}`);
+  assert.ok(Math.abs(drawn.width - (x2 - x1 + 1) * px) < 1.5, `box width ${drawn.width}`);
+  assert.ok(Math.abs(drawn.height - (y2 - y1 + 1) * px) < 1.5, `box height ${drawn.height}`);
+  assert.equal(await page.textContent('.viewer-box-label'), '26 × 16');
+  const info = await page.$eval(
+    '.cutout-info',
+    (e) =>
+      ({ ...(e as HTMLElement).dataset, text: e.textContent ?? '' }) as Record<string, string | undefined>,
+  );
+  assert.deepEqual([info.width, info.height], ['26', '16']);
+  const [ra, dec] = ref.wcs.pixToWorld([(x1 + x2) / 2, (y1 + y2) / 2]) ?? [Number.NaN, Number.NaN];
+  assert.ok(
+    Math.abs(Number(info.ra) - ra) < 1e-9 && Math.abs(Number(info.dec) - dec) < 1e-9,
+    'centre RA/Dec',
+  );
+  assert.ok(info.text?.startsWith('Box x 20–45, y 20–35: 26 × 16 pixels · centre RA '), info.text);
+  assert.ok(info.text?.includes(`${ra.toFixed(7)}°`), info.text);
+  // The readout is still right with the box drawn (the box lets the pointer through).
+  await page.mouse.move(...screenOf(c2, 30, 30));
+  const through = await readoutOf(page);
+  assert.deepEqual([through.x, through.y], ['30', '30']);
+  assert.equal(Number(through.value), ref.data[29 * W + 29]);
+
+  // The link is the SODA sync service for this file, PIXEL_1/PIXEL_2 as drawn; the download is that box.
+  const link = page.getByRole('link', { name: 'Download cutout' });
+  const href = (await link.getAttribute('href')) ?? '';
+  const q = new URL(href, f.srv.url);
+  assert.equal(q.pathname, '/soda');
+  assert.equal(q.searchParams.get('ID'), KEY);
+  assert.equal(q.searchParams.get('PIXEL_1'), '20 45');
+  assert.equal(q.searchParams.get('PIXEL_2'), '20 35');
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  assert.equal(download.suggestedFilename(), 'viewer-test-0001-cutout.fits');
+  const saved = await download.path();
+  assert.ok(saved);
+  await assertCutout(new Uint8Array(await readFile(saved)), [x1, x2, y1, y2]);
+
+  // Screenshot: zoomed, the box drawn, the pointer on a star inside it.
+  await page.getByLabel('Stretch').selectOption('asinh');
+  await page.getByLabel('Colour map').selectOption('viridis');
+  await page.mouse.move(...screenOf(await rectOf(page, 'canvas.viewer-canvas'), 20, 30));
+  assert.equal((await readoutOf(page)).y, '30');
+  await page.locator('section.viewer').screenshot({ path: join(SHOTS, 'observation-cutout.png') });
+
+  // The keyboard alternative: typed corners make the same kind of cutout.
+  await page.getByRole('button', { name: 'Fit the image' }).click();
+  const type = async (k: string, v: string) => {
+    await page.getByLabel(k, { exact: true }).fill(v);
+    await page.getByLabel(k, { exact: true }).press('Tab');
+  };
+  // A reversed pair (y1 40 above the drawn y2 35, for a moment) is flagged, not swapped; the link goes.
+  await type('x1', '5');
+  await type('x2', '12');
+  await type('y1', '40');
+  assert.equal(await page.getAttribute('#v-y1', 'aria-invalid'), 'true');
+  assert.equal(await page.getAttribute('#v-y2', 'aria-invalid'), 'true');
+  assert.equal(await link.isVisible(), false);
+  assert.match((await page.textContent('.cutout-info')) ?? '', /^Give whole pixel numbers, x1 ≤ x2/);
+  await type('y2', '48');
+  assert.equal(await page.getAttribute('#v-y1', 'aria-invalid'), null);
+  assert.equal(await page.getByLabel('y1', { exact: true }).inputValue(), '40');
+  assert.equal(await page.textContent('.viewer-box-label'), '8 × 9');
+  const fitted = await rectOf(page, 'canvas.viewer-canvas');
+  const typed = await rectOf(page, '.viewer-box');
+  assert.ok(Math.abs(typed.x - (fitted.x + (4 * fitted.width) / W)) < 1.5, 'typed box left');
+  assert.ok(Math.abs(typed.y - fitted.y) < 1.5, 'typed box reaches the top row (FITS y 48)');
+  const typedHref = (await link.getAttribute('href')) ?? '';
+  const answer = await fetch(new URL(typedHref, f.srv.url));
+  assert.equal(answer.status, 200);
+  assert.equal(answer.headers.get('content-type'), 'application/fits');
+  await assertCutout(new Uint8Array(await answer.arrayBuffer()), [5, 12, 40, 48]);
+  // A blank corner is refused, not guessed; Clear takes the box away.
+  await type('y2', '');
+  assert.equal(await page.getAttribute('#v-y2', 'aria-invalid'), 'true');
+  assert.equal(await link.isVisible(), false);
+  await page.getByRole('button', { name: 'Clear the box' }).click();
+  assert.equal(await link.isVisible(), false);
+  assert.equal(await page.locator('.viewer-box').isVisible(), false);
+
+  // Keys zoom too, and the arrow keys pan the zoomed view to keep the cursor shown.
+  await page.locator('canvas.viewer-canvas').focus();
+  await page.keyboard.press('+');
+  await page.keyboard.press('+');
+  assert.equal(await page.$eval('.viewer-view', (e) => (e as HTMLElement).dataset.zoom), '4');
+  for (let i = 0; i < 4; i++) await page.keyboard.press('Shift+ArrowLeft');
+  const keyed = await readoutOf(page);
+  const shown = await rectOf(page, 'canvas.viewer-canvas');
+  const cursor = screenOf(shown, Number(keyed.x), Number(keyed.y));
+  assert.ok(inside(await rectOf(page, '.viewer-view'), cursor), 'the keyboard cursor stays in view');
+  await page.keyboard.press('0');
+  assert.equal(await page.$eval('.viewer-view', (e) => (e as HTMLElement).dataset.zoom), '1');
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});
+
+test('signed in, the cutout link carries the token and SODA honours it', async () => {
+  const id = await observationOf(KEY);
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${f.srv.url}/`);
+  await page.evaluate((t) => localStorage.setItem('fitslake.token', t), f.tokens.ada);
+  await page.goto(`${f.srv.url}/obs/${id}`);
+  await page.waitForSelector('canvas.viewer-canvas');
+  for (const [k, v] of Object.entries({ x1: 1, x2: 4, y1: 1, y2: 4 })) {
+    await page.getByLabel(k, { exact: true }).fill(String(v));
+    await page.getByLabel(k, { exact: true }).press('Tab');
+  }
+  const href = (await page.getByRole('link', { name: 'Download cutout' }).getAttribute('href')) ?? '';
+  const url = new URL(href, f.srv.url);
+  assert.equal(url.searchParams.get('access_token'), f.tokens.ada);
+  const ok = await fetch(url);
+  assert.equal(ok.status, 200);
+  await assertCutout(new Uint8Array(await ok.arrayBuffer()), [1, 4, 1, 4]);
+  // The token is checked, not ignored: a wrong one is refused.
+  url.searchParams.set('access_token', 'not-a-token');
+  assert.equal((await fetch(url)).status, 401);
   await ctx.close();
 });
