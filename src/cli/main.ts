@@ -1,27 +1,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../config/config.ts';
 import { initLake } from '../config/init.ts';
-import { tokenCommand, userCommand } from './commands/accounts.ts';
-import { cutoutCommand, lightcurveCommand } from './commands/cutout.ts';
-import { demoCommand } from './commands/demo.ts';
-import { headerCommand } from './commands/header.ts';
-import { indexCommand } from './commands/index-cmd.ts';
-import { ingestCommand } from './commands/ingest.ts';
-import { mountCommand } from './commands/mount.ts';
-import {
-  collectionCommand,
-  getCommand,
-  lsCommand,
-  queryCommand,
-  reindexCommand,
-  rmCommand,
-  statusCommand,
-  workerCommand,
-} from './commands/lake.ts';
-import { infoCommand } from './commands/info.ts';
-import { optimizeCommand } from './commands/optimize.ts';
-import { serveCommand } from './commands/serve.ts';
 import { type Output, processOutput } from './output.ts';
+
+// Each command's module is loaded when it runs: a command pays only for what it uses (the server
+// and its protocols, sharp, the S3 client…), not for every other command's start-up.
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -40,7 +23,9 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('-k, --keyword <K>', 'only keywords matching K (wildcards * ?; repeatable)', collect)
     .option('--json', 'one JSON object per file (JSON Lines), the documented machine interface')
     .option('--strict', 'reject any violation of the FITS standard instead of warning')
-    .action(async (files: string[], opts) => setExit(await headerCommand(files, opts, io)));
+    .action(async (files: string[], opts) =>
+      setExit(await (await import('./commands/header.ts')).headerCommand(files, opts, io)),
+    );
 
   program
     .command('info')
@@ -53,7 +38,9 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     )
     .option('--no-checksum', 'skip CHECKSUM/DATASUM verification (reads headers only)')
     .option('--strict', 'reject any violation of the FITS standard instead of warning')
-    .action(async (files: string[], opts) => setExit(await infoCommand(files, opts, io)));
+    .action(async (files: string[], opts) =>
+      setExit(await (await import('./commands/info.ts')).infoCommand(files, opts, io)),
+    );
 
   program
     .command('index')
@@ -81,7 +68,9 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--no-gzip-checkpoints', 'no gzip checkpoints (.gz files then cannot be read by range)')
     .option('--checkpoint-span <bytes>', 'uncompressed bytes between gzip checkpoints (default 1048576)')
     .option('--json', 'print the summary as one JSON object')
-    .action(async (source: string, opts) => setExit(await indexCommand(source, opts, io)));
+    .action(async (source: string, opts) =>
+      setExit(await (await import('./commands/index-cmd.ts')).indexCommand(source, opts, io)),
+    );
 
   program
     .command('init')
@@ -113,7 +102,9 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--s3-event', 'the sources are S3 event notifications (ObjectCreated records)')
     .option('--endpoint <url>', 'S3 endpoint of the source bucket (default: storage.s3.endpoint)')
     .option('--no-progress', 'no progress bar')
-    .action(async (sources: string[], opts) => setExit(await ingestCommand(sources, opts, io)));
+    .action(async (sources: string[], opts) =>
+      setExit(await (await import('./commands/ingest.ts')).ingestCommand(sources, opts, io)),
+    );
 
   program
     .command('query')
@@ -134,7 +125,9 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
       'ask a fitslake server instead (or FITSLAKE_SERVER); it applies its access rules',
     )
     .option('--token <token>', 'API token for --server (or FITSLAKE_TOKEN)')
-    .action(async (text: string, opts) => setExit(await queryCommand(text, opts, io)));
+    .action(async (text: string, opts) =>
+      setExit(await (await import('./commands/lake.ts')).queryCommand(text, opts, io)),
+    );
 
   program
     .command('ls')
@@ -144,7 +137,9 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--zone <zone>', 'raw | derived | previews | indexes | recycle', 'raw')
     .option('-r, --recursive', 'every key below the prefix, not only the next level')
     .option('--json', 'one JSON object per line')
-    .action(async (prefix: string | undefined, opts) => setExit(await lsCommand(prefix, opts, io)));
+    .action(async (prefix: string | undefined, opts) =>
+      setExit(await (await import('./commands/lake.ts')).lsCommand(prefix, opts, io)),
+    );
 
   program
     .command('get')
@@ -153,14 +148,18 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option(...LAKE)
     .option('--zone <zone>', 'raw | derived | previews | indexes | recycle', 'raw')
     .option('-o, --output <file>', 'write here (default stdout)')
-    .action(async (key: string, opts) => setExit(await getCommand(key, opts)));
+    .action(async (key: string, opts) =>
+      setExit(await (await import('./commands/lake.ts')).getCommand(key, opts)),
+    );
 
   program
     .command('rm')
     .description('remove objects (moved to the recycle zone; their catalog entries marked deleted)')
     .argument('<keys...>', 'object keys in the raw zone')
     .option(...LAKE)
-    .action(async (keys: string[], opts) => setExit(await rmCommand(keys, opts, io)));
+    .action(async (keys: string[], opts) =>
+      setExit(await (await import('./commands/lake.ts')).rmCommand(keys, opts, io)),
+    );
 
   program
     .command('status')
@@ -168,7 +167,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option(...LAKE)
     .option('--json', 'one JSON document')
     .option('--repair', 'reconcile catalog and storage first (queue what is missing, drop what is gone)')
-    .action(async (opts) => setExit(await statusCommand(opts, io)));
+    .action(async (opts) => setExit(await (await import('./commands/lake.ts')).statusCommand(opts, io)));
 
   program
     .command('worker')
@@ -178,7 +177,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--until-idle', 'exit when no job is left')
     .option('--no-reconcile', 'skip the start-up check that queues stored objects missing from the catalog')
     .addOption(new Option('--parent-pid <pid>', 'stop when this process (the parent) is gone').hideHelp())
-    .action(async (opts) => setExit(await workerCommand(opts, io)));
+    .action(async (opts) => setExit(await (await import('./commands/lake.ts')).workerCommand(opts, io)));
 
   program
     .command('reindex')
@@ -186,7 +185,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option(...LAKE)
     .option('--prefix <prefix>', 'only keys under this prefix')
     .option('--no-wait', 'return once queued')
-    .action(async (opts) => setExit(await reindexCommand(opts, io)));
+    .action(async (opts) => setExit(await (await import('./commands/lake.ts')).reindexCommand(opts, io)));
 
   program
     .command('mount')
@@ -198,7 +197,9 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--no-wait', 'return once catalogued (previews and the keyword view are left to workers)')
     .option('--json', 'the outcome as JSON')
     .option(...LAKE)
-    .action(async (index: string, opts) => setExit(await mountCommand(index, opts, io)));
+    .action(async (index: string, opts) =>
+      setExit(await (await import('./commands/mount.ts')).mountCommand(index, opts, io)),
+    );
 
   program
     .command('optimize')
@@ -209,7 +210,9 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--floats <how>', 'float images: gzip (GZIP_2 tiles, default) | none (plain image HDUs)')
     .option('--force', 're-create copies that are up to date')
     .option('--json', 'one JSON object per file')
-    .action(async (opts) => setExit(await optimizeCommand(opts, io)));
+    .action(async (opts) =>
+      setExit(await (await import('./commands/optimize.ts')).optimizeCommand(opts, io)),
+    );
 
   program
     .command('cutout')
@@ -230,7 +233,9 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     )
     .requiredOption('-o, --output <file>', 'the cutout FITS file (- for stdout)')
     .option(...LAKE)
-    .action(async (input: string, opts) => setExit(await cutoutCommand(input, opts, io)));
+    .action(async (input: string, opts) =>
+      setExit(await (await import('./commands/cutout.ts')).cutoutCommand(input, opts, io)),
+    );
 
   program
     .command('lightcurve')
@@ -241,7 +246,9 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .requiredOption('--y <Y>', 'pixel row, 1-based (axis 2)')
     .option('--format <format>', 'tsv | csv | json', 'tsv')
     .option(...LAKE)
-    .action(async (input: string, opts) => setExit(await lightcurveCommand(input, opts, io)));
+    .action(async (input: string, opts) =>
+      setExit(await (await import('./commands/cutout.ts')).lightcurveCommand(input, opts, io)),
+    );
 
   program
     .command('collection')
@@ -265,7 +272,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     )
     .option('--related <KEYWORD=relation>', 'link to the observation a keyword names (repeatable)', collect)
     .action(async (action: string, name: string, opts) =>
-      setExit(await collectionCommand(action, name, opts, io)),
+      setExit(await (await import('./commands/lake.ts')).collectionCommand(action, name, opts, io)),
     );
 
   program
@@ -276,7 +283,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--port <port>', 'port (default: server.port, 8080; 0 picks a free one)')
     .option('--no-worker', 'do not run ingest jobs in this process')
     .option('--quiet', 'no request log')
-    .action(async (opts) => setExit(await serveCommand(opts, io)));
+    .action(async (opts) => setExit(await (await import('./commands/serve.ts')).serveCommand(opts, io)));
 
   program
     .command('user')
@@ -288,7 +295,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--group <group>', 'a group the user belongs to (repeatable)', collect)
     .option('--json', 'JSON output')
     .action(async (action: string, name: string | undefined, opts) =>
-      setExit(await userCommand(action, name, opts, io)),
+      setExit(await (await import('./commands/accounts.ts')).userCommand(action, name, opts, io)),
     );
 
   program
@@ -301,7 +308,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--days <n>', 'expire after n days')
     .option('--json', 'JSON output')
     .action(async (action: string, arg: string | undefined, opts) =>
-      setExit(await tokenCommand(action, arg, opts, io)),
+      setExit(await (await import('./commands/accounts.ts')).tokenCommand(action, arg, opts, io)),
     );
 
   program
@@ -313,7 +320,9 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--no-serve', 'stop after the summary instead of serving the lake')
     .option('--port <port>', 'port to serve on (default: server.port, 8080)')
     .option('--host <host>', 'interface to serve on (default 127.0.0.1)')
-    .action(async (dir: string, opts) => setExit(await demoCommand(dir, opts, io)));
+    .action(async (dir: string, opts) =>
+      setExit(await (await import('./commands/demo.ts')).demoCommand(dir, opts, io)),
+    );
 
   return program;
 }

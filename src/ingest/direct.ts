@@ -81,6 +81,8 @@ export async function ingestLocal(
         filename: new URL(`./extract-thread.${ts ? 'ts' : 'js'}`, import.meta.url).href,
         minThreads: threads,
         maxThreads: threads,
+        // A task mostly waits on the disk (its fsync): several per thread keep the disk busy.
+        concurrentTasksPerWorker: CONCURRENCY / threads,
       });
     }
     return pool ? pool.run(task) : extractInThread(task);
