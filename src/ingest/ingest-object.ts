@@ -32,6 +32,8 @@ export type IngestOutcome =
 
 type Tx = Transaction<Database>;
 const now = () => new Date().toISOString();
+/** A column name as a quoted SQL identifier (the same in SQLite and PostgreSQL). */
+const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const isUnique = (err: unknown) => /unique|duplicate key/i.test((err as Error).message);
 const isBusy = (err: unknown) => /database is locked|SQLITE_BUSY/i.test((err as Error).message);
 
@@ -124,9 +126,13 @@ export async function commitPrepared(
   return results;
 }
 
-type FileRow = { id: number; status: string; current: number };
+type FileRow = { id: number; sha256: string; status: string; current: number };
 
-/** This exact version's row, if any; `unchanged` when it is catalogued and current (and not forced). */
+/**
+ * The rows of every version of a key: this exact version's (if any, `unchanged` when it is
+ * catalogued and current and not forced), whether some version is current, and whether other
+ * versions exist — a new key (the common case) then skips the writes that retire old versions.
+ */
 async function catalogued(
   db: Catalog['db'] | Tx,
   dialect: Catalog['dialect'],
@@ -134,16 +140,21 @@ async function catalogued(
   key: string,
   sha256: string,
   force: boolean,
-): Promise<{ unchanged?: IngestOutcome; prior?: FileRow }> {
-  const [row] = await rawQuery<FileRow>(
+): Promise<{ unchanged?: IngestOutcome; prior?: FileRow; anyCurrent: boolean; others: boolean }> {
+  const rows = await rawQuery<FileRow>(
     db,
     dialect,
-    'SELECT id, status, current FROM files WHERE zone = ? AND key = ? AND sha256 = ?',
-    [zone, key, sha256],
+    'SELECT id, sha256, status, current FROM files WHERE zone = ? AND key = ?',
+    [zone, key],
   );
-  if (row && row.status !== 'pending' && row.current && !force)
-    return { unchanged: { status: 'unchanged', fileId: Number(row.id) } };
-  return { prior: row };
+  const row = rows.find((r) => r.sha256 === sha256);
+  const found = {
+    anyCurrent: rows.some((r) => Number(r.current) === 1),
+    others: rows.length > (row ? 1 : 0),
+  };
+  if (row && row.status !== 'pending' && Number(row.current) && !force)
+    return { unchanged: { status: 'unchanged', fileId: Number(row.id) }, ...found };
+  return { prior: row, ...found };
 }
 
 /** Whether this version of the object is catalogued already (one query; the write checks again). */
@@ -197,22 +208,21 @@ export function preparedWrite(
         .execute();
       ensured.add(collection);
     }
-    const { unchanged: unchangedNow, prior } = await catalogued(
-      tx,
-      cat.dialect,
-      zone,
-      key,
-      sha256,
-      t.force ?? false,
-    );
+    const {
+      unchanged: unchangedNow,
+      prior,
+      anyCurrent,
+      others,
+    } = await catalogued(tx, cat.dialect, zone, key, sha256, t.force ?? false);
     if (unchangedNow) return unchangedNow;
     // This version becomes the current one of its key; older versions stay, no longer current.
-    await rawQuery(
-      tx,
-      cat.dialect,
-      'UPDATE files SET current = 0, updated_at = ? WHERE zone = ? AND key = ? AND current = 1',
-      [ts, zone, key],
-    );
+    if (anyCurrent)
+      await rawQuery(
+        tx,
+        cat.dialect,
+        'UPDATE files SET current = 0, updated_at = ? WHERE zone = ? AND key = ? AND current = 1',
+        [ts, zone, key],
+      );
     const row = {
       status,
       error: ex.error,
@@ -276,12 +286,13 @@ export function preparedWrite(
         ]),
       );
     // The older versions of this key leave the observation; the new one takes their place.
-    await rawQuery(
-      tx,
-      cat.dialect,
-      'DELETE FROM artifacts WHERE file_id IN (SELECT id FROM files WHERE zone = ? AND key = ? AND current = 0)',
-      [zone, key],
-    );
+    if (others)
+      await rawQuery(
+        tx,
+        cat.dialect,
+        'DELETE FROM artifacts WHERE file_id IN (SELECT id FROM files WHERE zone = ? AND key = ? AND current = 0)',
+        [zone, key],
+      );
     let observationId: number | null = null;
     if (draft) observationId = await mergeObservation(tx, draft, fileId, ex, ts);
     await rawQuery(tx, cat.dialect, 'INSERT INTO events (kind, payload, created_at) VALUES (?, ?, ?)', [
@@ -358,23 +369,32 @@ export function preparedWrite(
     let id: number;
     if (obs) {
       id = Number(obs.id);
-      await tx.updateTable('observations').set(base).where('id', '=', id).execute();
+      const names = Object.keys(base) as (keyof typeof base)[];
+      await rawQuery(
+        tx,
+        cat.dialect,
+        `UPDATE observations SET ${names.map((c) => `${ident(c)} = ?`).join(', ')} WHERE id = ?`,
+        [...names.map((c) => base[c]), id],
+      );
     } else {
-      const r = await tx
-        .insertInto('observations')
-        .values({
-          ...base,
-          obs_collection: collection,
-          obs_id: d.obsId,
-          obs_publisher_did: `ivo://fitslake/${encodeURIComponent(collection)}?${encodeURIComponent(d.obsId)}`,
-          // Who sees it before its public date: the uploader (an API upload records it on the
-          // object), else the collection's owner and group.
-          owner: object.metadata.owner ?? settings.owner ?? null,
-          group_name: settings.group ?? null,
-          created_at: ts,
-        } as never)
-        .returning('id')
-        .executeTakeFirstOrThrow();
+      const row: Record<string, unknown> = {
+        ...base,
+        obs_collection: collection,
+        obs_id: d.obsId,
+        obs_publisher_did: `ivo://fitslake/${encodeURIComponent(collection)}?${encodeURIComponent(d.obsId)}`,
+        // Who sees it before its public date: the uploader (an API upload records it on the
+        // object), else the collection's owner and group.
+        owner: object.metadata.owner ?? settings.owner ?? null,
+        group_name: settings.group ?? null,
+        created_at: ts,
+      };
+      const names = Object.keys(row);
+      const [r] = await rawQuery<{ id: number }>(
+        tx,
+        cat.dialect,
+        `INSERT INTO observations (${names.map(ident).join(', ')}) VALUES ${placeholders(1, names.length)} RETURNING id`,
+        names.map((c) => row[c]),
+      );
       id = Number(r.id);
     }
     await rawQuery(
@@ -385,7 +405,8 @@ export function preparedWrite(
       [id, fileId, d.role],
     );
     if (('s_region' in cols || 's_ra' in cols || !obs) && cells.length) {
-      await rawQuery(tx, cat.dialect, 'DELETE FROM observation_cells WHERE observation_id = ?', [id]);
+      if (obs)
+        await rawQuery(tx, cat.dialect, 'DELETE FROM observation_cells WHERE observation_id = ?', [id]);
       for (let i = 0; i < cells.length; i += 500) {
         const part = cells.slice(i, i + 500);
         await rawQuery(
