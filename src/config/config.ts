@@ -103,6 +103,8 @@ export const ConfigSchema = z.object({
       backoffMs: z.number().int().min(1).default(2000),
       /** Seconds between listings of a watched bucket or folder. */
       pollSeconds: z.number().min(0.1).default(30),
+      /** Threads that read, store and parse local files in `fitslake ingest` (default: twice the CPUs). */
+      threads: z.number().int().min(1).max(64).optional(),
     })
     .prefault({}),
   /** Per-collection settings (also settable with `fitslake collection create|set`). */

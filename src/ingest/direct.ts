@@ -75,14 +75,13 @@ export async function ingestLocal(
   const root = raw instanceof LocalStore ? raw.root : undefined;
   const extract = (task: ExtractTask): Promise<ExtractResult> => {
     if (!pool && keys.length >= THREAD_THRESHOLD) {
-      const threads = Math.max(2, availableParallelism());
+      // Threads block on their files' fsyncs: more of them than CPUs keeps both busy.
+      const threads = lake.loaded.config.ingest.threads ?? 2 * availableParallelism();
       const ts = import.meta.url.endsWith('.ts');
       pool = new Piscina({
         filename: new URL(`./extract-thread.${ts ? 'ts' : 'js'}`, import.meta.url).href,
         minThreads: threads,
         maxThreads: threads,
-        // A task mostly waits on the disk (its fsync): several per thread keep the disk busy.
-        concurrentTasksPerWorker: CONCURRENCY / threads,
       });
     }
     return pool ? pool.run(task) : extractInThread(task);
