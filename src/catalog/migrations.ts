@@ -291,6 +291,17 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    '0006_browse': {
+      // The bucket browser (GET /api/browse) walks current keys in byte order, as S3 lists them.
+      // SQLite compares text bytewise (files_current serves); PostgreSQL compares by the database's
+      // locale unless told COLLATE "C", and only an index in that collation serves those ranges.
+      async up(db: Db) {
+        if (dialect === 'postgres')
+          await sql
+            .raw('CREATE INDEX files_current_bytes ON files (current, zone, (key COLLATE "C"))')
+            .execute(db);
+      },
+    },
   };
 }
 

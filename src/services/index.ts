@@ -3,9 +3,11 @@ import { datalinkRoutes } from './datalink/routes.ts';
 import { eventRoutes } from './events/routes.ts';
 import type { ServerContext } from './http/server.ts';
 import { restAdmin } from './rest/admin.ts';
+import { restBrowse } from './rest/browse.ts';
 import { restCollections } from './rest/collections.ts';
 import { restFiles } from './rest/files.ts';
 import { restObservations } from './rest/observations.ts';
+import { resumableRoutes } from './rest/resumable.ts';
 import { siaRoutes } from './sia/routes.ts';
 import { sodaRoutes } from './soda/routes.ts';
 import { sqlRoutes } from './sql/routes.ts';
@@ -17,6 +19,7 @@ export const servicePlugins: ((app: FastifyInstance, ctx: ServerContext) => Prom
   restCollections,
   restObservations,
   restFiles,
+  resumableRoutes,
   restAdmin,
   sqlRoutes,
   eventRoutes,
@@ -24,5 +27,6 @@ export const servicePlugins: ((app: FastifyInstance, ctx: ServerContext) => Prom
   datalinkRoutes,
   tapRoutes,
   siaRoutes,
+  restBrowse,
   webRoutes,
 ];

@@ -1,6 +1,6 @@
 // The fitslake web interface: a small client-side router over its pages (Explore, an observation,
-// the SQL / ADQL console, Upload, the sky map, the dashboard, Sign in). Links marked data-nav change pages without reloading.
-// The console, Upload, the sky map and the dashboard are separate chunks, loaded when first visited.
+// the SQL / ADQL console, Upload, Browse (the lake's folders), the sky map, the dashboard, Sign in). Links marked data-nav change pages without reloading.
+// The console, Upload, Browse, the sky map and the dashboard are separate chunks, loaded when first visited.
 import './style.css';
 import { getToken } from './api.ts';
 import { explorePage } from './explore.ts';
@@ -72,6 +72,12 @@ function render(moved = false) {
   } else if (path === '/upload' || path === '/upload/') {
     document.title = 'Upload — fitslake';
     cleanup = lazy(() => import('./upload.ts').then((m) => m.uploadPage));
+  } else if (path === '/browse' || path === '/browse/') {
+    document.title = 'Browse — fitslake';
+    const params = new URLSearchParams(location.search);
+    cleanup = lazy(() =>
+      import('./browse.ts').then((m) => (root: HTMLElement) => m.browsePage(root, params, navigate)),
+    );
   } else if (path === '/sky' || path === '/sky/') {
     document.title = 'Sky map — fitslake';
     const params = new URLSearchParams(location.search);

@@ -237,6 +237,50 @@ function perCase(
 
 const hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
+/** POST /api/uploads (tus creation) of 10 bytes at `key`; the key travels in a header. */
+const tusCreate = (key: string): Req => ({
+  method: 'POST',
+  url: '/api/uploads',
+  headers: {
+    'tus-resumable': '1.0.0',
+    'upload-length': '10',
+    'upload-metadata': `key ${Buffer.from(key).toString('base64')}`,
+  },
+  echo: key,
+});
+/** An upload ulla created (one per case: DELETE ends it), and an id that names none. */
+async function tusUploadOfUlla(): Promise<{ url: string; missing: string; id: string }> {
+  const r = await send('ulla', tusCreate('pubsky/tus/ulla-matrix.bin'));
+  assert.equal(r.status, 201, r.text);
+  const url = r.headers.get('location') ?? '';
+  const id = url.split('/').pop() ?? '';
+  return { url, id, missing: url.replace(id, '0'.repeat(32)) };
+}
+/** A tus request on ulla's upload: `ok` for ulla, the unknown-id answer for any other uploader. */
+async function tusUploadCase(name: string, method: 'PATCH' | 'DELETE', ok: number): Promise<MatrixCase> {
+  const u = await tusUploadOfUlla();
+  const build = (url: string): Req => ({
+    method: method as string as Req['method'],
+    url,
+    headers: {
+      'tus-resumable': '1.0.0',
+      ...(method === 'PATCH'
+        ? { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }
+        : {}),
+    },
+    ...(method === 'PATCH' ? { body: new Uint8Array(0) } : {}),
+  });
+  return {
+    name,
+    req: () => build(u.url),
+    expect: (c) => {
+      const g = gate(c, 'uploader');
+      if (g) return { status: g };
+      return c === 'ulla' ? { status: ok } : missingLike(build(u.missing), [u.id, '0'.repeat(32)]);
+    },
+  };
+}
+
 const ROUTES: Record<string, MatrixCase[]> = {
   'GET /healthz': [
     { name: 'health', req: () => ({ method: 'GET', url: '/healthz' }), expect: () => ({ status: 200 }) },
@@ -455,6 +499,9 @@ const ROUTES: Record<string, MatrixCase[]> = {
       },
     ),
   ],
+  // The bucket browser lists only what the caller may download: folders, counts and bytes included.
+  // (Before the uploads below, which add files to the lake.)
+  ...(await browseRoutes()),
   'PUT /api/files/{*}': [
     ...(['pubsky', 'teamx', 'vaultx'] as const).map(
       (coll): MatrixCase => ({
@@ -507,6 +554,42 @@ const ROUTES: Record<string, MatrixCase[]> = {
       },
     }),
   ),
+  // Resumable uploads (tus): creating needs role uploader and a visible collection, as PUT does;
+  // an upload answers its creator only — anyone else (admins too) gets what an unknown id gets.
+  'POST /api/uploads': [
+    ...(['pubsky', 'vaultx'] as const).map(
+      (coll): MatrixCase => ({
+        name: `create a resumable upload into ${coll}`,
+        req: (c) => tusCreate(`${coll}/tus/${c}.bin`),
+        expect: (c) => {
+          const g = gate(c, 'uploader');
+          if (g) return { status: g };
+          if (collectionSeen[coll](c))
+            return {
+              status: 201,
+              check: (r) => assert.match(r.headers.get('location') ?? '', /^\/api\/uploads\/[0-9a-f]{32}$/),
+            };
+          return {
+            status: 403,
+            twin: { req: tusCreate(`nosuchcoll/tus/${c}.bin`), swap: [coll, 'nosuchcoll'] },
+          };
+        },
+      }),
+    ),
+    {
+      name: 'create a resumable upload onto the embargoed file’s key',
+      req: () => tusCreate(cases.embargoed.smallKey),
+      expect: (c) => {
+        const g = gate(c, 'uploader');
+        if (g) return { status: g };
+        return { status: c === 'root' ? 201 : 403 };
+      },
+    },
+  ],
+  'PATCH /api/uploads/{id}': [
+    await tusUploadCase('append nothing at offset 0 to ulla’s upload', 'PATCH', 204),
+  ],
+  'DELETE /api/uploads/{id}': [await tusUploadCase('terminate ulla’s upload', 'DELETE', 204)],
   'GET /api/jobs': [
     {
       name: 'job list',
@@ -828,6 +911,165 @@ const ROUTES: Record<string, MatrixCase[]> = {
     },
   ],
 };
+
+// ---- the bucket browser's helpers ------------------------------------------------------------------
+
+interface BrowseBody {
+  folders: { name: string; prefix: string; files: number; bytes: number }[];
+  files: { key: string; url: string; observationId: number | null }[];
+  next: string | null;
+}
+
+/** The broken (failed) raw files the caller may download: catalogued in their collection, no observation. */
+function brokenSeen(c: CallerName): string[] {
+  return [
+    ...(collectionSeen.pubsky(c) ? [broken.pub] : []),
+    ...(collectionSeen.vaultx(c) ? [broken.priv] : []),
+  ];
+}
+
+/**
+ * GET /api/browse and /api/browse/zones. The listing: the top of raw, the public collection's folder (one of its two instrument folders
+ * is the embargoed observation's), each case's folder in raw and previews — exactly the visible files,
+ * or for a hidden one the answer a folder that does not exist gets — and paging.
+ */
+async function browseRoutes(): Promise<Record<string, MatrixCase[]>> {
+  const size = new Map<string, number>();
+  for (const f of await m.lake.catalog.db
+    .selectFrom('files')
+    .select(['zone', 'key', 'size'])
+    .where('current', '=', 1)
+    .execute())
+    size.set(`${f.zone}:${f.key}`, Number(f.size));
+  const bytesOf = (zone: string, keys: string[]) =>
+    keys.reduce((n, k) => n + (size.get(`${zone}:${k}`) as number), 0);
+  const dir = (x: Case) => `${cases[x].collection}/${cases[x].scienceKey.split('/')[1]}/`;
+  const browseUrl = (prefix: string, more = '') => `/api/browse?prefix=${encodeURIComponent(prefix)}${more}`;
+  const perFolder = (zone: 'raw' | 'previews'): MatrixCase[] =>
+    CASES.map((x) => {
+      const more = zone === 'raw' ? '' : '&zone=previews';
+      const prefix = dir(x);
+      return {
+        name: `${zone} folder of [${x}] (${prefix})`,
+        req: () => ({ method: 'GET', url: browseUrl(prefix, more) }),
+        expect: (c) => {
+          if (!sees(c, x))
+            return {
+              status: 200,
+              check: (r) => assert.deepEqual(r.json<BrowseBody>().files, [], `${c}: nothing`),
+              twin: {
+                req: { method: 'GET', url: browseUrl('nosuch/dir/', more) },
+                swap: [prefix, 'nosuch/dir/'],
+              },
+            };
+          const keys = zone === 'raw' ? cases[x].rawKeys : cases[x].previewKeys;
+          return {
+            status: 200,
+            check: (r) => {
+              const b = r.json<BrowseBody>();
+              assert.deepEqual(b.folders, [], `${c}: no sub-folder`);
+              assert.deepEqual(sorted(b.files.map((f) => f.key)), sorted(keys), `${c}: the files`);
+              for (const f of b.files) {
+                assert.equal(f.url, `${filePath(f.key)}${zone === 'raw' ? '' : '?zone=previews'}`);
+                assert.equal(f.observationId, cases[x].id, `${c}: ${f.key} names its observation`);
+              }
+              assert.equal(b.next, null);
+            },
+          };
+        },
+      };
+    });
+  const folder = (prefix: string, keys: string[]) => ({
+    name: prefix.split('/').at(-2) as string,
+    prefix,
+    files: keys.length,
+    bytes: bytesOf('raw', keys),
+  });
+  const browse: MatrixCase[] = [
+    {
+      name: 'the top of raw',
+      req: () => ({ method: 'GET', url: '/api/browse' }),
+      expect: (c) => ({
+        status: 200,
+        check: (r) => {
+          const b = r.json<BrowseBody>();
+          const want = COLLECTIONS.flatMap((coll) => {
+            const keys = [
+              ...visibleCases(c)
+                .filter((x) => cases[x].collection === coll)
+                .flatMap((x) => cases[x].rawKeys),
+              ...brokenSeen(c).filter((k) => k.startsWith(`${coll}/`)),
+            ];
+            return keys.length ? [folder(`${coll}/`, keys)] : [];
+          });
+          assert.deepEqual(b.folders, want, `${c}: collections`);
+          assert.deepEqual(b.files, []);
+        },
+      }),
+    },
+    {
+      name: 'the public collection: the embargoed observation’s folder, counted or absent',
+      req: () => ({ method: 'GET', url: browseUrl('pubsky/') }),
+      expect: (c) => ({
+        status: 200,
+        check: (r) => {
+          const b = r.json<BrowseBody>();
+          const want = (['embargoed', 'open'] as const)
+            .filter((x) => sees(c, x))
+            .map((x) => folder(dir(x), cases[x].rawKeys))
+            .sort((p, q) => (p.prefix < q.prefix ? -1 : 1));
+          assert.deepEqual(b.folders, want, `${c}: folders`);
+          assert.deepEqual(
+            b.files.map((f) => [f.key, f.observationId]),
+            [[broken.pub, null]],
+          );
+        },
+      }),
+    },
+    ...perFolder('raw'),
+    ...perFolder('previews'),
+    {
+      name: 'paged: limit=1 at the top',
+      req: () => ({ method: 'GET', url: '/api/browse?limit=1' }),
+      expect: (c) => ({
+        status: 200,
+        check: (r) => {
+          const b = r.json<BrowseBody>();
+          assert.deepEqual(
+            b.folders.map((f) => f.prefix),
+            ['pubsky/'],
+          );
+          const more = collectionSeen.teamx(c) || collectionSeen.vaultx(c);
+          assert.equal(b.next !== null, more, `${c}: next iff more folders`);
+        },
+      }),
+    },
+  ];
+  const zones: MatrixCase[] = [
+    {
+      name: 'zones with the caller’s file counts and bytes',
+      req: () => ({ method: 'GET', url: '/api/browse/zones' }),
+      expect: (c) => ({
+        status: 200,
+        check: (r) => {
+          const raw = [...visibleCases(c).flatMap((x) => cases[x].rawKeys), ...brokenSeen(c)];
+          const previews = visibleCases(c).flatMap((x) => cases[x].previewKeys);
+          assert.deepEqual(
+            r.json<{ zones: unknown[] }>().zones,
+            [
+              { zone: 'raw', files: raw.length, bytes: bytesOf('raw', raw) },
+              { zone: 'derived', files: 0, bytes: 0 },
+              { zone: 'previews', files: previews.length, bytes: bytesOf('previews', previews) },
+              { zone: 'mounted', files: 0, bytes: 0 },
+            ],
+            `${c}: zones`,
+          );
+        },
+      }),
+    },
+  ];
+  return { 'GET /api/browse': browse, 'GET /api/browse/zones': zones };
+}
 
 // ---- the VO query services' helpers ---------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import type { ServerContext } from '../http/server.ts';
  */
 
 /** Paths the app routes itself (src/web/main.ts): each answers index.html. */
-export const CLIENT_ROUTES = ['/', '/obs/:id', '/signin', '/sql', '/upload', '/sky', '/dashboard'] as const;
+export const CLIENT_ROUTES = ['/', '/obs/:id', '/signin', '/sql', '/upload', '/browse', '/sky', '/dashboard'] as const;
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
