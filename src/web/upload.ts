@@ -1,12 +1,23 @@
 // Upload (`/upload`): files and folders dropped (or chosen) go to `PUT /api/files/{collection}/{path}`
 // one XMLHttpRequest each (for its upload progress), three at a time; then each file's ingest is
 // followed on the event stream (file.ingested / ingest.failed name the key). Loaded lazily.
+// Files above RESUMABLE_BYTES go by the tus protocol instead (`/api/uploads/`, tus-js-client, in
+// this lazily loaded chunk): in chunks, retried after a network error, continued when the browser
+// comes back online, and resumed after a page reload when the same file is chosen again (the
+// client keeps each upload's URL in localStorage under a fingerprint of key, size and date).
+import { Upload as TusUpload } from 'tus-js-client';
 import { api, authHeaders, getToken } from './api.ts';
 import { h, replace } from './dom.ts';
 import { type LiveEvent, subscribe } from './live.ts';
 import type { Collection } from './types.ts';
 
 const PARALLEL = 3;
+/** Files larger than this go by the resumable (tus) protocol; smaller ones by one PUT. */
+export const RESUMABLE_BYTES = 8 * 1024 ** 2;
+/** Bytes per PATCH of a resumable upload: what a dropped connection costs at most. */
+const CHUNK_BYTES = 4 * 1024 ** 2;
+/** Waits between automatic retries after a failed request (then the upload fails). */
+const RETRY_DELAYS = [0, 1000, 3000, 5000, 10_000, 20_000, 30_000, 60_000];
 
 interface Item {
   file: File;
@@ -65,6 +76,84 @@ function putFile(url: string, file: File, onProgress: (loaded: number) => void):
     xhr.addEventListener('error', () => reject(new Error('the connection failed')));
     xhr.addEventListener('abort', () => reject(new Error('cancelled')));
     xhr.send(file);
+  });
+}
+
+/** The API's error message in a tus-js-client error, else the client's own message. */
+function tusMessage(err: Error): string {
+  const body = (err as { originalResponse?: { getBody(): string } | null }).originalResponse?.getBody();
+  if (body)
+    try {
+      return (JSON.parse(body) as { error: { message: string } }).error.message;
+    } catch {
+      // not JSON
+    }
+  return err.message.split(', originated from request')[0];
+}
+
+/**
+ * A large file by the tus protocol. Resolves when the server has stored it (and queued its ingest);
+ * while the browser is offline the upload waits and goes on from the server's offset once online.
+ */
+function resumableUpload(
+  key: string,
+  file: File,
+  onProgress: (loaded: number) => void,
+  onState: (text: string) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let waiting: (() => void) | undefined;
+    const upload = new TusUpload(file, {
+      endpoint: '/api/uploads',
+      headers: authHeaders(),
+      metadata: { key, filetype: file.type || 'application/octet-stream' },
+      chunkSize: CHUNK_BYTES,
+      retryDelays: RETRY_DELAYS,
+      storeFingerprintForResuming: true,
+      removeFingerprintOnSuccess: true,
+      // The same file to the same key (after a reload) resumes; another key is another upload.
+      fingerprint: async (f: File) =>
+        ['fitslake-tus', key, f.size, f.lastModified, location.origin].join('|'),
+      onProgress: (sent) => {
+        onProgress(sent);
+      },
+      onSuccess: () => {
+        signal.removeEventListener('abort', stop);
+        resolve();
+      },
+      onError: (err) => {
+        if (!navigator.onLine && !signal.aborted) {
+          // tus-js-client does not retry while offline: go on once the browser is back online.
+          onState('Offline — the upload resumes when the connection is back…');
+          waiting = () => {
+            waiting = undefined;
+            onState('Uploading (resumed)…');
+            upload.start();
+          };
+          window.addEventListener('online', waiting, { once: true });
+          return;
+        }
+        signal.removeEventListener('abort', stop);
+        reject(new Error(tusMessage(err)));
+      },
+    });
+    const stop = () => {
+      if (waiting) window.removeEventListener('online', waiting);
+      // Leaving the page keeps the partial upload on the server: choosing the file again resumes it.
+      void upload.abort(false);
+    };
+    signal.addEventListener('abort', stop, { once: true });
+    void upload
+      .findPreviousUploads()
+      .then((previous) => {
+        if (previous.length) {
+          upload.resumeFromPreviousUpload(previous[0]);
+          onState('Resuming an earlier upload…');
+        }
+        upload.start();
+      })
+      .catch((err: Error) => reject(err));
   });
 }
 
@@ -181,9 +270,22 @@ export function uploadPage(root: HTMLElement): () => void {
       active++;
       setState(item, 'uploading', 'Uploading…');
       const url = `/api/files/${item.key.split('/').map(encodeURIComponent).join('/')}`;
-      putFile(url, item.file, (loaded) => {
+      const progress = (loaded: number) => {
         item.bar.value = loaded;
-      })
+      };
+      const sent =
+        item.file.size > RESUMABLE_BYTES
+          ? resumableUpload(
+              item.key,
+              item.file,
+              progress,
+              (text) => {
+                if (item.row.dataset.state === 'uploading') setState(item, 'uploading', text);
+              },
+              abort.signal,
+            )
+          : putFile(url, item.file, progress);
+      sent
         .then(() => {
           item.bar.value = item.file.size;
           setState(item, 'waiting', 'Uploaded — waiting for ingest…');

@@ -115,7 +115,7 @@ function collectionOf(key: string): string {
  * an embargoed file it cannot read. (That answer tells the caller a key it chose is taken, never
  * anything about the hidden file.)
  */
-async function checkTarget(lake: Lake, request: FastifyRequest, key: string): Promise<void> {
+export async function checkTarget(lake: Lake, request: FastifyRequest, key: string): Promise<void> {
   const collection = collectionOf(key);
   const v = await request.visibility();
   if (!collectionAllowed(v, collection))
@@ -148,7 +148,7 @@ async function checkTarget(lake: Lake, request: FastifyRequest, key: string): Pr
 }
 
 /** A content type worth keeping (clients send application/octet-stream when they know nothing). */
-function contentTypeOf(header: string | undefined): string | undefined {
+export function contentTypeOf(header: string | null | undefined): string | undefined {
   if (!header) return undefined;
   const t = header.split(';')[0].trim().toLowerCase();
   if (!/^[a-z0-9.+-]+\/[a-z0-9.+-]+$/.test(t) || t === 'application/octet-stream') return undefined;
