@@ -55,15 +55,15 @@ const l1 = lake();
 const e2e = cli(['ingest', src, '--collection', 'b', '--no-progress', '--lake', l1], OFF);
 if (!e2e.out.includes(`ingested ${N},`)) throw new Error(e2e.out);
 record('SQLite, header-only, `fitslake ingest` (copy + catalogue)', N, e2e);
-// 2. The two halves: copy + queue, then catalogue by a worker.
+// 2. The job-queue path (URLs, buckets, --no-wait, files over 4 MiB): copy + queue, then a worker.
 const l2 = lake();
 record(
-  '  copy into the lake + queue (`ingest --no-wait`)',
+  '  job-queue path, 1: copy in + queue (`ingest --no-wait`)',
   N,
   cli(['ingest', src, '--collection', 'b', '--no-progress', '--no-wait', '--lake', l2], OFF),
 );
 record(
-  '  catalogue stored objects (`worker --until-idle`)',
+  '  job-queue path, 2: catalogue by a worker (`worker --until-idle`)',
   N,
   cli(['worker', '--until-idle', '--lake', l2], OFF),
 );

@@ -103,7 +103,7 @@ export const ConfigSchema = z.object({
       backoffMs: z.number().int().min(1).default(2000),
       /** Seconds between listings of a watched bucket or folder. */
       pollSeconds: z.number().min(0.1).default(30),
-      /** Threads that read, store and parse local files in `fitslake ingest` (default: twice the CPUs). */
+      /** Threads that read, store and parse local files in `fitslake ingest` (default: the CPUs + 1). */
       threads: z.number().int().min(1).max(64).optional(),
     })
     .prefault({}),
