@@ -17,6 +17,7 @@ import {
   type Point,
   scatterChart,
 } from './chart.ts';
+import { COVERAGE_SQL, coverageMap } from './coverage.ts';
 import { h, replace } from './dom.ts';
 import { type Lang, loadSaved, runQuery } from './sql.ts';
 
@@ -106,6 +107,12 @@ const PANELS: Panel[] = [
         r.rows.map((x) => Number(x.v)),
         { title: 'Airmass', xLabel: 'Airmass', yLabel: 'Observations' },
       ),
+  },
+  {
+    id: 'coverage',
+    query: COVERAGE_SQL,
+    draw: (r) =>
+      coverageMap(r.rows.map((x) => ({ ra: Number(x.ra_deg), dec: Number(x.dec_deg), n: Number(x.n) }))),
   },
   {
     id: 'storage',
@@ -597,7 +604,7 @@ export function dashboardPage(root: HTMLElement): () => void {
       { class: 'muted' },
       'What the catalog holds that you may see. Each chart is one SQL query — try them in the ',
       h('a', { href: '/sql', 'data-nav': true }, 'SQL console'),
-      '; the sky coverage is on the ',
+      '; each footprint is on the ',
       h('a', { href: '/sky', 'data-nav': true }, 'sky map'),
       '.',
     ),

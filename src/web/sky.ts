@@ -104,7 +104,7 @@ function pathOf(pts: Pt[]): string {
     .join('')}Z`;
 }
 
-function svg<K extends keyof SVGElementTagNameMap>(
+export function svg<K extends keyof SVGElementTagNameMap>(
   tag: K,
   attrs: Record<string, string | number> = {},
   text?: string,
@@ -116,7 +116,7 @@ function svg<K extends keyof SVGElementTagNameMap>(
 }
 
 /** The projection's outline, RA meridians every 2h and Dec parallels every 30°, with labels. */
-function grid(): SVGGElement {
+export function grid(): SVGGElement {
   const g = svg('g', { class: 'sky-grid', 'aria-hidden': 'true' });
   const line = (pts: Pt[], cls: string) =>
     g.append(

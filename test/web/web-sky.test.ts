@@ -207,6 +207,34 @@ test('the dashboard charts what the catalog holds; the job queue is for curators
     assert.ok((await panel.locator('details table.chart-table tbody tr').count()) > 0, `${id} has data`);
   }
   await page.waitForSelector('[data-panel="jobs"] .unavailable:has-text("curator")');
+  // Sky coverage: one shaded cell per one-degree (RA, Dec) cell holding visible observations, with
+  // their count — the cells computed here from the catalog (SQL ROUND: halves away from zero).
+  const half = (v: number) => Math.sign(v) * Math.round(Math.abs(v));
+  const cells = new Map<string, number>();
+  const ids = new Set(visible.map((r) => r.id));
+  for (const r of await db.selectFrom('observations').select(['id', 's_ra', 's_dec']).execute()) {
+    if (!ids.has(Number(r.id)) || r.s_ra === null || r.s_dec === null) continue;
+    const k = `${half(Number(r.s_ra))},${half(Number(r.s_dec))}`;
+    cells.set(k, (cells.get(k) ?? 0) + 1);
+  }
+  assert.ok(cells.size > 0);
+  await page.waitForSelector('[data-panel="coverage"] svg.coverage .coverage-cell', { state: 'attached' });
+  const drawn = await page.$$eval('[data-panel="coverage"] .coverage-cell', (ps) =>
+    ps.map(
+      (p) =>
+        [
+          `${p.getAttribute('data-ra')},${p.getAttribute('data-dec')}`,
+          Number(p.getAttribute('data-n')),
+        ] as const,
+    ),
+  );
+  assert.deepEqual(new Map(drawn), cells);
+  assert.match(
+    (await page.getAttribute('[data-panel="coverage"] svg.coverage', 'aria-label')) ?? '',
+    new RegExp(
+      `: ${[...cells.values()].reduce((a, b) => a + b, 0)} observations in ${cells.size} one-degree cells`,
+    ),
+  );
   assert.deepEqual(problems, []);
   await ctx.close();
 
