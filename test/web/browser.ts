@@ -4,7 +4,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import {
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  chromium,
+  type Page,
+} from 'playwright-core';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The built app: FITSLAKE_WEB_DIR when set (as the server reads it), else dist/webapp. */
@@ -25,10 +31,49 @@ const ARGS = [
 /** scripts/test.sh builds the app before the tests; a lone run of a test file builds it when missing. */
 export function ensureBuilt(): void {
   if (!existsSync(join(WEB, 'index.html')))
-    execFileSync('npm', ['run', 'build:web', '--', '--outDir', WEB, '--emptyOutDir'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync('npm', ['run', 'build:web', '--', '--outDir', WEB, '--emptyOutDir'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
 }
 
 export async function launchBrowser(): Promise<Browser> {
   mkdirSync(SHOTS, { recursive: true });
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS, headless: true });
+}
+
+export interface PageOptions {
+  dark?: boolean;
+  /** Signed in with this API token, as the sign-in page stores it (kept if the page changes it). */
+  token?: string;
+  width?: number;
+  height?: number;
+  /** Anything else for the context: downloads, clipboard permissions… */
+  context?: BrowserContextOptions;
+}
+
+/**
+ * A fresh browser context (its own localStorage) and page, collecting page errors and Content
+ * Security Policy refusals in `problems`, which every test expects to end empty.
+ */
+export async function openPage(
+  browser: Browser,
+  o: PageOptions = {},
+): Promise<{ ctx: BrowserContext; page: Page; problems: string[] }> {
+  const ctx = await browser.newContext({
+    viewport: { width: o.width ?? 1400, height: o.height ?? 900 },
+    colorScheme: o.dark ? 'dark' : 'light',
+    ...o.context,
+  });
+  if (o.token)
+    await ctx.addInitScript((t) => {
+      if (!localStorage.getItem('fitslake.token')) localStorage.setItem('fitslake.token', t);
+    }, o.token);
+  const page = await ctx.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text());
+  });
+  return { ctx, page, problems };
 }

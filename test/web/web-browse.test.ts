@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { servicePlugins } from '../../src/services/index.ts';
 import { populatedLake } from '../services/rest/fixture.ts';
-import { ensureBuilt, launchBrowser, SHOTS } from './browser.ts';
+import { ensureBuilt, launchBrowser, SHOTS, openPage } from './browser.ts';
 
 ensureBuilt();
 
@@ -57,23 +57,8 @@ async function stored(key: string): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-async function open(
-  opts: { token?: string; width?: number } = {},
-): Promise<{ ctx: BrowserContext; page: Page; problems: string[] }> {
-  const ctx = await browser.newContext({
-    viewport: { width: opts.width ?? 1280, height: 860 },
-    colorScheme: 'light',
-    acceptDownloads: true,
-  });
-  if (opts.token) await ctx.addInitScript((t) => localStorage.setItem('fitslake.token', t), opts.token);
-  const page = await ctx.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text());
-  });
-  return { ctx, page, problems };
-}
+const open = (o: { token?: string; width?: number } = {}) =>
+  openPage(browser, { ...o, height: 860, context: { acceptDownloads: true } });
 
 /** The table once loaded: folder names and file names, in the order shown. */
 async function table(page: Page): Promise<{ folders: string[]; files: string[]; status: string }> {

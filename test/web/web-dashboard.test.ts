@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { servicePlugins } from '../../src/services/index.ts';
 import { populatedLake } from '../services/rest/fixture.ts';
-import { ensureBuilt, launchBrowser, SHOTS } from './browser.ts';
+import { ensureBuilt, launchBrowser, SHOTS, openPage } from './browser.ts';
 
 ensureBuilt();
 
@@ -25,25 +25,8 @@ after(async () => {
   await f.close();
 });
 
-async function open(
-  opts: { token?: string } = {},
-): Promise<{ ctx: BrowserContext; page: Page; problems: string[] }> {
-  const ctx = await browser.newContext({
-    viewport: { width: 1400, height: 900 },
-    permissions: ['clipboard-read', 'clipboard-write'],
-  });
-  if (opts.token) {
-    const token = opts.token;
-    await ctx.addInitScript((t) => localStorage.setItem('fitslake.token', t), token);
-  }
-  const page = await ctx.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text());
-  });
-  return { ctx, page, problems };
-}
+const open = (o: { token?: string } = {}) =>
+  openPage(browser, { ...o, context: { permissions: ['clipboard-read', 'clipboard-write'] } });
 
 /** The rows of a query over HTTP, as a user (anonymous without a token). */
 async function sqlRows(sql: string, token?: string): Promise<Record<string, unknown>[]> {

@@ -5,10 +5,10 @@
 // cone typed in h/m/s and d/m/s finds what the API finds in degrees.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { servicePlugins } from '../../src/services/index.ts';
 import { populatedLake } from '../services/rest/fixture.ts';
-import { ensureBuilt, launchBrowser } from './browser.ts';
+import { ensureBuilt, launchBrowser, openPage } from './browser.ts';
 
 ensureBuilt();
 
@@ -23,16 +23,7 @@ after(async () => {
   await f.close();
 });
 
-async function open(): Promise<{ ctx: BrowserContext; page: Page; problems: string[] }> {
-  const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-  const page = await ctx.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text());
-  });
-  return { ctx, page, problems };
-}
+const open = () => openPage(browser, { height: 1000 });
 
 interface Row {
   obs_id: string;

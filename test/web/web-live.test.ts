@@ -10,12 +10,12 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { writeSampleNight } from '../../src/demo/sample-night.ts';
 import { Worker } from '../../src/ingest/worker.ts';
 import { servicePlugins } from '../../src/services/index.ts';
 import { populatedLake } from '../services/rest/fixture.ts';
-import { ensureBuilt, launchBrowser, SHOTS } from './browser.ts';
+import { ensureBuilt, launchBrowser, SHOTS, openPage } from './browser.ts';
 
 ensureBuilt();
 
@@ -36,27 +36,7 @@ after(async () => {
   await f.close();
 });
 
-async function open(
-  opts: { dark?: boolean; token?: string } = {},
-): Promise<{ ctx: BrowserContext; page: Page; problems: string[] }> {
-  const ctx = await browser.newContext({
-    viewport: { width: 1400, height: 900 },
-    colorScheme: opts.dark ? 'dark' : 'light',
-  });
-  if (opts.token) {
-    const token = opts.token;
-    await ctx.addInitScript((t) => {
-      if (!localStorage.getItem('fitslake.token')) localStorage.setItem('fitslake.token', t);
-    }, token);
-  }
-  const page = await ctx.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text());
-  });
-  return { ctx, page, problems };
-}
+const open = (o: { dark?: boolean; token?: string } = {}) => openPage(browser, o);
 
 /** Observations an anonymous visitor may see: the public collection, public now. */
 async function anonymousObsIds(): Promise<string[]> {

@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { servicePlugins } from '../../src/services/index.ts';
 import { populatedLake } from '../services/rest/fixture.ts';
-import { ensureBuilt, launchBrowser, SHOTS } from './browser.ts';
+import { ensureBuilt, launchBrowser, SHOTS, openPage } from './browser.ts';
 
 /** The sky map's viewBox width (src/web/sky.ts WIDTH). */
 const MAP_WIDTH = 960;
@@ -47,25 +47,7 @@ after(async () => {
   await f.close();
 });
 
-async function open(
-  opts: { dark?: boolean; token?: string } = {},
-): Promise<{ ctx: BrowserContext; page: Page; problems: string[] }> {
-  const ctx = await browser.newContext({
-    viewport: { width: 1400, height: 900 },
-    colorScheme: opts.dark ? 'dark' : 'light',
-  });
-  if (opts.token) {
-    const token = opts.token;
-    await ctx.addInitScript((t) => localStorage.setItem('fitslake.token', t), token);
-  }
-  const page = await ctx.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text());
-  });
-  return { ctx, page, problems };
-}
+const open = (o: { dark?: boolean; token?: string } = {}) => openPage(browser, o);
 
 interface Row {
   id: number;

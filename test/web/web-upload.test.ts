@@ -9,13 +9,13 @@ import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
+import type { Browser, Page, Route } from 'playwright-core';
 import { createToken, saveUser } from '../../src/catalog/accounts.ts';
 import { encodeImageHdu } from '../../src/fits/write.ts';
 import { Worker } from '../../src/ingest/worker.ts';
 import { servicePlugins } from '../../src/services/index.ts';
 import { startServer, tempLake } from '../util/server.ts';
-import { ensureBuilt, launchBrowser } from './browser.ts';
+import { ensureBuilt, launchBrowser, openPage } from './browser.ts';
 
 ensureBuilt();
 
@@ -66,19 +66,7 @@ function bigFits(name: string, seed: number): { path: string; bytes: Buffer } {
   return { path, bytes };
 }
 
-async function open(): Promise<{ ctx: BrowserContext; page: Page; problems: string[] }> {
-  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  await ctx.addInitScript((t) => {
-    if (!localStorage.getItem('fitslake.token')) localStorage.setItem('fitslake.token', t);
-  }, token);
-  const page = await ctx.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text());
-  });
-  return { ctx, page, problems };
-}
+const open = () => openPage(browser, { token });
 
 async function uploadPage(page: Page, reload = false): Promise<void> {
   if (reload) await page.reload();

@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { servicePlugins } from '../../src/services/index.ts';
 import { webRoutesFrom } from '../../src/services/web/routes.ts';
 import { populatedLake } from '../services/rest/fixture.ts';
 import { startServer, tempLake } from '../util/server.ts';
-import { ensureBuilt, launchBrowser, SHOTS } from './browser.ts';
+import { ensureBuilt, launchBrowser, SHOTS, openPage } from './browser.ts';
 
 ensureBuilt();
 
@@ -30,22 +30,7 @@ after(async () => {
   await f.close();
 });
 
-/** A fresh browser context (its own localStorage) and page, collecting page errors and CSP reports. */
-async function open(
-  opts: { dark?: boolean } = {},
-): Promise<{ ctx: BrowserContext; page: Page; problems: string[] }> {
-  const ctx = await browser.newContext({
-    viewport: { width: 1400, height: 900 },
-    colorScheme: opts.dark ? 'dark' : 'light',
-  });
-  const page = await ctx.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text());
-  });
-  return { ctx, page, problems };
-}
+const open = (o: { dark?: boolean } = {}) => openPage(browser, o);
 
 /** The obs_ids of the results table, once it has settled. */
 async function listed(page: Page): Promise<string[]> {
