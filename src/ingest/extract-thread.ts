@@ -2,7 +2,7 @@
 // reading it, storing it (temp file, fsync, rename) when the raw zone is a local folder, parsing
 // every header, verifying checksums, serialising cards, deriving the observation and its sky cells
 // — off the thread that writes the catalog.
-import { readFileSync, statSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import type { CollectionSettings } from '../config/config.ts';
 import { LocalStore } from '../storage/local-store.ts';
 import type { ObjectMeta } from '../storage/object-store.ts';
@@ -31,14 +31,12 @@ export default async function extract(task: ExtractTask): Promise<ExtractResult>
   let meta: ObjectMeta | undefined;
   if (task.file) {
     const { path, root, limit } = task.file;
-    // Synchronous calls: this thread may block, and a small file's dozen file-system calls cost
-    // less this way than as trips through libuv's thread pool.
-    const { size } = statSync(path);
+    const { size } = await stat(path);
     if (size > limit) return { tooBig: size };
-    bytes = readFileSync(path);
+    bytes = await readFile(path);
     let store = stores.get(root);
     if (!store) stores.set(root, (store = new LocalStore(root)));
-    meta = store.putSync(task.key, bytes);
+    meta = await store.put(task.key, bytes);
   }
   if (!bytes) throw new Error(`${task.key}: an extract task needs bytes or a file`);
   try {

@@ -1,18 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  closeSync,
-  createReadStream,
-  fstatSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import type { ByteSource } from '../fits/byte-source.ts';
@@ -119,69 +106,6 @@ export class LocalStore implements ObjectStore {
     } catch (err) {
       throw asStorageError(err, key);
     }
-  }
-
-  /**
-   * The same atomic write as put() — temp file, fsync, sidecar, rename — with synchronous calls, for
-   * a thread that may block (an ingest thread holding a small file's bytes): a dozen trips through
-   * libuv's thread pool cost more than the writes themselves.
-   */
-  putSync(key: string, bytes: Uint8Array, opts: PutOptions = {}): ObjectMeta {
-    const target = this.path(key);
-    const k = validateKey(key);
-    try {
-      const tmpDir = join(this.root, INTERNAL, 'tmp');
-      this.mkdirsSync(tmpDir);
-      const tmp = join(tmpDir, randomUUID());
-      const fd = openSync(tmp, 'wx');
-      let st: ReturnType<typeof fstatSync>;
-      try {
-        for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
-        fsyncSync(fd);
-        st = fstatSync(fd);
-      } catch (err) {
-        closeSync(fd);
-        rmSync(tmp, { force: true });
-        throw err;
-      }
-      closeSync(fd);
-      const side: Sidecar = {
-        sha256: createHash('sha256').update(bytes).digest('hex'),
-        size: bytes.length,
-        ino: st.ino,
-        mtimeMs: st.mtimeMs,
-        metadata: opts.metadata ?? {},
-      };
-      if (opts.contentType) side.contentType = opts.contentType;
-      // As in put(): the sidecar first, then the data.
-      const sidePath = this.sidecarPath(k);
-      const sideTmp = join(tmpDir, `${randomUUID()}.json`);
-      writeFileSync(sideTmp, JSON.stringify(side), { flag: 'wx' });
-      this.renameSync(sideTmp, sidePath);
-      this.renameSync(tmp, target);
-      return this.metaOf(k, side);
-    } catch (err) {
-      throw asStorageError(err, key);
-    }
-  }
-
-  private renameSync(from: string, to: string): void {
-    this.mkdirsSync(dirname(to));
-    try {
-      renameSync(from, to);
-    } catch (err) {
-      // The folder was pruned by a delete since we made it: make it again.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      this.made.clear();
-      this.mkdirsSync(dirname(to));
-      renameSync(from, to);
-    }
-  }
-
-  private mkdirsSync(dir: string): void {
-    if (this.made.has(dir)) return;
-    mkdirSync(dir, { recursive: true });
-    this.made.add(dir);
   }
 
   private async writeSidecar(key: string, side: Sidecar): Promise<void> {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,36 +44,4 @@ test('LocalStore: recover() clears temporary files a crash left behind', async (
   writeFileSync(join(store.root, '.fitslake', 'tmp', 'half-written'), 'partial');
   assert.equal(await store.recover(), 1);
   assert.deepEqual(readdirSync(join(store.root, '.fitslake', 'tmp')), []);
-});
-
-test('LocalStore: putSync writes what put writes (same bytes, hash, metadata, sidecar), and refuses the same keys', async () => {
-  const store = await fresh();
-  const bytes = new TextEncoder().encode('a small FITS file, say');
-  const viaSync = store.putSync('c/night/a.fits', bytes, {
-    metadata: { owner: 'ada' },
-    contentType: 'application/fits',
-  });
-  const viaPut = await store.put('c/night/b.fits', bytes, {
-    metadata: { owner: 'ada' },
-    contentType: 'application/fits',
-  });
-  for (const [m, key] of [
-    [viaSync, 'c/night/a.fits'],
-    [viaPut, 'c/night/b.fits'],
-  ] as const) {
-    assert.equal(m.key, key);
-    assert.equal(m.size, bytes.length);
-    assert.equal(m.sha256, (await import('node:crypto')).createHash('sha256').update(bytes).digest('hex'));
-    // head() reads the sidecar back and finds it current (same inode, mtime and size).
-    assert.deepEqual(await store.head(key), m);
-    assert.deepEqual(readFileSync(join(store.root, ...key.split('/'))), Buffer.from(bytes));
-  }
-  assert.equal(viaSync.contentType, 'application/fits');
-  assert.deepEqual(viaSync.metadata, { owner: 'ada' });
-  // Replacing an object keeps one file, no temporary leftovers.
-  store.putSync('c/night/a.fits', new TextEncoder().encode('v2'));
-  assert.equal((await store.head('c/night/a.fits'))?.size, 2);
-  assert.deepEqual(readdirSync(join(store.root, '.fitslake', 'tmp')), []);
-  assert.throws(() => store.putSync('../escape.fits', bytes), /invalid|\.\./);
-  assert.throws(() => store.putSync('.fitslake/meta/x', bytes), /reserved/);
 });
