@@ -26,7 +26,8 @@ export class SourceError extends Error {
   override name = 'SourceError';
 }
 
-export const toKey = (collection: string, rel: string) => validateKey(`${collection}/${rel.split(sep).join('/')}`);
+export const toKey = (collection: string, rel: string) =>
+  validateKey(`${collection}/${rel.split(sep).join('/')}`);
 
 /** Files under a path: the file itself, a folder's files, and with `recursive` its subfolders'. */
 export async function* localFiles(
