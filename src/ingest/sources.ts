@@ -282,12 +282,21 @@ export async function watchFolder(
   await watcher.close();
 }
 
+/** How old a stored object must be before reconcile takes it for one whose ingest was lost. */
+export const RECONCILE_SETTLE_MS = 60_000;
+
 /**
  * Brings catalog and raw zone into agreement after a crash or an out-of-band change: objects with
  * no current catalogued version get an ingest job; catalogued keys whose object is gone are marked
- * deleted (current = 0) and leave their observations.
+ * deleted (current = 0) and leave their observations. Objects stored in the last `settleMs` are left
+ * to whoever is storing them: an ingest queues its job (or catalogues the file) just after storing
+ * it, and a reconcile running in between would queue the same key a second time.
  */
-export async function reconcile(lake: Lake): Promise<{ queued: number; removed: number }> {
+export async function reconcile(
+  lake: Lake,
+  settleMs = RECONCILE_SETTLE_MS,
+): Promise<{ queued: number; removed: number }> {
+  const settled = Date.now() - settleMs;
   const cat = lake.catalog;
   // Keys still queued or running will be ingested anyway. Read BEFORE the catalogued files: a worker
   // elsewhere records a file and only then marks its job done, so a job finished after this read
@@ -317,8 +326,9 @@ export async function reconcile(lake: Lake): Promise<{ queued: number; removed: 
     const page = await lake.zones.raw.list({ ...(token ? { continuationToken: token } : {}) });
     for (const o of page.objects) {
       const k = known.get(o.key);
-      if (!k || k.etag !== o.etag || k.size !== o.size) missing.push(o.key);
       known.delete(o.key);
+      if (o.lastModified.getTime() > settled) continue;
+      if (!k || k.etag !== o.etag || k.size !== o.size) missing.push(o.key);
     }
     token = page.nextToken;
   } while (token);
