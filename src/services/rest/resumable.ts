@@ -13,7 +13,7 @@ import { validateKey } from '../../storage/keys.ts';
 import type { PutOptions } from '../../storage/object-store.ts';
 import { HttpError, toHttp } from '../http/errors.ts';
 import { errorSchema, type ServerContext } from '../http/server.ts';
-import { checkTarget, contentTypeOf, storedSchema } from './upload.ts';
+import { checkTarget, contentTypeOf, storedSchema, tooLarge } from './upload.ts';
 
 /**
  * Resumable uploads: the tus 1.0 protocol (core, creation, creation-with-upload, termination,
@@ -308,12 +308,7 @@ export function resumableUploads(
           const length = request.headers['upload-length'];
           if (!/^\d+$/.test(length))
             throw new HttpError(400, 'invalid-request', 'Upload-Length must be the size in bytes');
-          if (max > 0 && Number(length) > max)
-            throw new HttpError(
-              413,
-              'too-large',
-              `Upload-Length ${length} is larger than the server's limit of ${max} bytes (server.maxUploadBytes)`,
-            );
+          if (max > 0 && Number(length) > max) throw tooLarge(`Upload-Length ${length}`, max);
           await checkTarget(lake, request, targetKey(parseMetadata(request.headers['upload-metadata'])));
           await handOver(request, reply);
         },

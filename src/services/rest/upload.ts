@@ -90,7 +90,8 @@ async function store(
   }
 }
 
-const tooLarge = (what: string, max: number) =>
+/** 413 for an upload over server.maxUploadBytes. */
+export const tooLarge = (what: string, max: number) =>
   new HttpError(
     413,
     'too-large',
