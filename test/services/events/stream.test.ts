@@ -5,26 +5,21 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createToken, saveUser } from '../../../src/catalog/accounts.ts';
 import { openCatalog } from '../../../src/catalog/catalog.ts';
 import { eventRoutesWith } from '../../../src/services/events/routes.ts';
-import { startServer } from '../../util/server.ts';
+import { startServer, usersWithTokens } from '../../util/server.ts';
 import { arrive, lakeWith, type Received, SseClient, scienceFrames, sleep, tmp } from './helpers.ts';
 
 const cat = openCatalog({ kind: 'sqlite', path: join(tmp('fitslake-ev-cat-'), 'catalog.sqlite') });
 const lake = await lakeWith(cat);
 const db = cat.db;
 // Accounts first: loopback is then no longer an implicit admin, anonymous is anonymous.
-const tokens: Record<string, string> = {};
-for (const [name, roles] of [
-  ['olga', ['uploader']],
-  ['rita', ['reader']],
-  ['curt', ['curator']],
-  ['ada', ['admin']],
-] as const) {
-  await saveUser(cat, name, [...roles]);
-  tokens[name] = (await createToken(cat, name)).token;
-}
+const tokens = await usersWithTokens(cat, {
+  olga: ['uploader'],
+  rita: ['reader'],
+  curt: ['curator'],
+  ada: ['admin'],
+});
 const plugin = eventRoutesWith({ pollMs: 100, heartbeatMs: 150 });
 const srv = await startServer(lake, { plugins: [plugin] });
 const frames = await scienceFrames();

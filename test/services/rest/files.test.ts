@@ -7,14 +7,13 @@ import { readdirSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createToken, saveUser } from '../../../src/catalog/accounts.ts';
 import { encodeImageHdu } from '../../../src/fits/write.ts';
 import { Worker } from '../../../src/ingest/worker.ts';
 import type { Lake } from '../../../src/lake/lake.ts';
 import type { LocalStore } from '../../../src/storage/local-store.ts';
 import { restFiles } from '../../../src/services/rest/files.ts';
 import { contentDisposition, parseRange } from '../../../src/services/rest/range.ts';
-import { type RunningServer, startServer, tempLake } from '../../util/server.ts';
+import { type RunningServer, startServer, tempLake, usersWithTokens } from '../../util/server.ts';
 
 const CONFIG = `
 collections:
@@ -24,16 +23,12 @@ collections:
 
 const lake = await tempLake(CONFIG);
 const srv = await startServer(lake, { plugins: [restFiles] });
-const tokens: Record<string, string> = {};
-for (const [name, roles] of [
-  ['root', ['admin']],
-  ['ulla', ['uploader']],
-  ['owen', ['uploader']],
-  ['rita', ['reader']],
-] as const) {
-  await saveUser(lake.catalog, name, [...roles]);
-  tokens[name] = (await createToken(lake.catalog, name)).token;
-}
+const tokens = await usersWithTokens(lake.catalog, {
+  root: ['admin'],
+  ulla: ['uploader'],
+  owen: ['uploader'],
+  rita: ['reader'],
+});
 // The authenticator caches "no accounts yet" for a second: from now on no token means anonymous.
 await new Promise((r) => setTimeout(r, 1100));
 after(async () => {

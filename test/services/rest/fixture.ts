@@ -4,14 +4,13 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createToken, saveUser } from '../../../src/catalog/accounts.ts';
 import { writeSampleNight } from '../../../src/demo/sample-night.ts';
 import { queueIngest } from '../../../src/ingest/sources.ts';
 import { Worker } from '../../../src/ingest/worker.ts';
 import type { Lake } from '../../../src/lake/lake.ts';
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../../../src/services/http/server.ts';
-import { type RunningServer, startServer, tempLake } from '../../util/server.ts';
+import { type RunningServer, startServer, tempLake, usersWithTokens } from '../../util/server.ts';
 
 export const CONFIG = `
 collections:
@@ -101,11 +100,7 @@ export async function populatedLake(
     .where('id', 'in', [calib[6].id, calib[7].id])
     .execute();
 
-  const tokens = {} as Record<UserName, string>;
-  for (const [name, roles] of Object.entries(USERS) as [UserName, readonly string[]][]) {
-    await saveUser(lake.catalog, name, [...roles], GROUPS[name] ?? []);
-    tokens[name] = (await createToken(lake.catalog, name)).token;
-  }
+  const tokens = (await usersWithTokens(lake.catalog, USERS, GROUPS)) as Record<UserName, string>;
   // Users exist before the server starts: a request without a token is anonymous from the first.
   const srv = await startServer(lake, { plugins, rateLimit: 0 });
   const auth = (user?: UserName): Record<string, string> =>

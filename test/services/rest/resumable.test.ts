@@ -13,14 +13,13 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import * as tus from 'tus-js-client';
-import { createToken, saveUser } from '../../../src/catalog/accounts.ts';
 import { initLake } from '../../../src/config/init.ts';
 import { encodeImageHdu } from '../../../src/fits/write.ts';
 import { Worker } from '../../../src/ingest/worker.ts';
 import type { Lake } from '../../../src/lake/lake.ts';
 import { restFiles } from '../../../src/services/rest/files.ts';
 import { resumableUploads } from '../../../src/services/rest/resumable.ts';
-import { startServer, tempLake } from '../../util/server.ts';
+import { startServer, tempLake, usersWithTokens } from '../../util/server.ts';
 
 const LIMIT = 64 * 1024 ** 2;
 const CONFIG = `
@@ -33,16 +32,12 @@ server:
 
 const lake = await tempLake(CONFIG);
 const srv = await startServer(lake, { plugins: [restFiles, resumableUploads()], rateLimit: 0 });
-const tokens: Record<string, string> = {};
-for (const [name, roles] of [
-  ['root', ['admin']],
-  ['ulla', ['uploader']],
-  ['owen', ['uploader']],
-  ['rita', ['reader']],
-] as const) {
-  await saveUser(lake.catalog, name, [...roles]);
-  tokens[name] = (await createToken(lake.catalog, name)).token;
-}
+const tokens = await usersWithTokens(lake.catalog, {
+  root: ['admin'],
+  ulla: ['uploader'],
+  owen: ['uploader'],
+  rita: ['reader'],
+});
 // The authenticator caches "no accounts yet" for a second: from now on no token means anonymous.
 await new Promise((r) => setTimeout(r, 1100));
 const cleanups: (() => Promise<void> | void)[] = [];
