@@ -2,7 +2,7 @@
 // reading it, storing it (temp file, fsync, rename) when the raw zone is a local folder, parsing
 // every header, verifying checksums, serialising cards, deriving the observation and its sky cells
 // — off the thread that writes the catalog.
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
 import type { CollectionSettings } from '../config/config.ts';
 import { LocalStore } from '../storage/local-store.ts';
 import type { ObjectMeta } from '../storage/object-store.ts';
@@ -31,12 +31,14 @@ export default async function extract(task: ExtractTask): Promise<ExtractResult>
   let meta: ObjectMeta | undefined;
   if (task.file) {
     const { path, root, limit } = task.file;
-    const { size } = await stat(path);
+    // Blocking calls: this thread has nothing else to do meanwhile, and each hop through libuv's
+    // thread pool would cost more than the call itself.
+    const { size } = statSync(path);
     if (size > limit) return { tooBig: size };
-    bytes = await readFile(path);
+    bytes = readFileSync(path);
     let store = stores.get(root);
     if (!store) stores.set(root, (store = new LocalStore(root)));
-    meta = await store.put(task.key, bytes);
+    meta = store.putSync(task.key, bytes);
   }
   if (!bytes) throw new Error(`${task.key}: an extract task needs bytes or a file`);
   try {

@@ -1,5 +1,4 @@
 import exifReader from 'exif-reader';
-import sharp from 'sharp';
 
 /** What the catalog keeps of a JPEG or PNG: its size and the EXIF tags a camera or pipeline wrote. */
 export interface ImageInfo {
@@ -38,6 +37,8 @@ function flattenExif(raw: Buffer): Record<string, unknown> | undefined {
 
 /** Reads dimensions and EXIF from the image's header (sharp decodes no pixels for this). */
 export async function imageInfo(bytes: Uint8Array, name: string): Promise<ImageInfo> {
+  // Loaded on first use: most lakes are FITS, and every extraction thread would pay for it.
+  const { default: sharp } = await import('sharp');
   try {
     const m = await sharp(bytes).metadata();
     if (!m.width || !m.height || !m.format) throw new Error('no dimensions');

@@ -15,7 +15,6 @@ import { StorageError } from '../storage/errors.ts';
 import { crawl } from './crawler.ts';
 import { type IngestOutcome, ingestBatch } from './ingest-object.ts';
 import { optimizeFile } from './optimize.ts';
-import { makePreviews } from './previews.ts';
 
 /** Jobs per claim: ingests of one claim share a transaction. */
 const BATCH = 64;
@@ -194,7 +193,11 @@ export class Worker {
   private async execute(job: Job): Promise<unknown> {
     const lake = this.lake;
     // Ingest jobs never come here: runClaimed batches them through runIngests.
-    if (job.kind === 'preview') return makePreviews(lake, (job.payload as { fileId: number }).fileId);
+    if (job.kind === 'preview') {
+      // Loaded with the first preview job: image encoding is heavy to load and often switched off.
+      const { makePreviews } = await import('./previews.ts');
+      return makePreviews(lake, (job.payload as { fileId: number }).fileId);
+    }
     if (job.kind === 'optimize') return optimizeFile(lake, (job.payload as { fileId: number }).fileId);
     if (job.kind === 'crawl') return crawl(lake.catalog, (job.payload as { collection: string }).collection);
     throw new StorageError('invalid-key', `unknown job kind ${job.kind}`);

@@ -45,3 +45,27 @@ test('LocalStore: recover() clears temporary files a crash left behind', async (
   assert.equal(await store.recover(), 1);
   assert.deepEqual(readdirSync(join(store.root, '.fitslake', 'tmp')), []);
 });
+
+test('LocalStore: putSync stores what put does, replaces a key atomically and validates keys', async () => {
+  const store = await fresh();
+  const bytes = new TextEncoder().encode('SIMPLE  =                    T');
+  const meta = store.putSync('raw/night/a.fits', bytes, {
+    contentType: 'application/fits',
+    metadata: { by: 'x' },
+  });
+  const expected = (await import('node:crypto')).createHash('sha256').update(bytes).digest('hex');
+  assert.equal(meta.sha256, expected);
+  assert.equal(meta.size, bytes.length);
+  // What head() reads back is the sidecar putSync wrote (not a re-hash: the content type survives).
+  const head = await store.head('raw/night/a.fits');
+  assert.equal(head?.sha256, expected);
+  assert.equal(head?.contentType, 'application/fits');
+  assert.deepEqual(head?.metadata, { by: 'x' });
+  const again = store.putSync('raw/night/a.fits', new TextEncoder().encode('v2'));
+  assert.equal((await store.head('raw/night/a.fits'))?.sha256, again.sha256);
+  assert.equal((await store.head('raw/night/a.fits'))?.contentType, undefined);
+  // Nothing left behind in the temporary folder.
+  assert.deepEqual(readdirSync(join(store.root, '.fitslake', 'tmp')), []);
+  assert.throws(() => store.putSync('../escape', bytes), /key/);
+  assert.throws(() => store.putSync('.fitslake/meta/x', bytes), /reserved/);
+});
