@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { sql } from 'kysely';
-import { encodeImageHdu } from '../../src/fits/write.ts';
 import { keywordInventory } from '../../src/ingest/crawler.ts';
 import { ingestLocal } from '../../src/ingest/direct.ts';
 import { Worker } from '../../src/ingest/worker.ts';
 import { openLake } from '../../src/lake/lake.ts';
+import { smallFrame } from '../util/frames.ts';
 
 /** More than the crawl's interval (2,000 files), so it runs during the ingest and once after. */
 const N = 2300;
@@ -24,18 +24,7 @@ test('one-pass ingest of 2,300 files: stored byte for byte, catalogued once, eve
   const sums = new Map<string, string>();
   for (let i = 0; i < N; i++) {
     const name = `frame_${String(i).padStart(4, '0')}.fits`;
-    const bytes = encodeImageHdu(
-      new Int16Array(16).fill(i),
-      [4, 4],
-      [
-        ['OBJECT', `target ${i % 37}`],
-        ['DATE-OBS', new Date(Date.UTC(2024, 0, 1) + i * 60_000).toISOString().slice(0, 19)],
-        ['EXPTIME', 10 + (i % 7)],
-        ['RA', (i * 0.37) % 360],
-        ['DEC', -60 + (i % 120)],
-        ...(RARE.includes(i) ? ([['RAREKEY', i]] as [string, number][]) : []),
-      ],
-    );
+    const bytes = smallFrame(i, RARE.includes(i) ? [['RAREKEY', i]] : []);
     writeFileSync(join(src, name), bytes);
     sums.set(`d/${name}`, createHash('sha256').update(bytes).digest('hex'));
   }

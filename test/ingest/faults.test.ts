@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { sql } from 'kysely';
 import { encodeImageHdu } from '../../src/fits/write.ts';
 import { openLake } from '../../src/lake/lake.ts';
+import { smallFrame } from '../util/frames.ts';
 
 const CLI = ['--import', 'tsx', 'src/cli/run.ts'];
 const N = 1000;
@@ -57,18 +58,7 @@ function makeFiles(dir: string): Map<string, string> {
   for (let i = 0; i < N; i++) {
     const sub = `night${i % 4}`;
     mkdirSync(join(dir, sub), { recursive: true });
-    const bytes = encodeImageHdu(
-      new Int16Array(16).fill(i % 1000),
-      [4, 4],
-      [
-        ['OBJECT', `target ${i % 37}`],
-        ['DATE-OBS', new Date(Date.UTC(2023, 0, 1) + i * 60_000).toISOString().slice(0, 19)],
-        ['EXPTIME', 10 + (i % 7)],
-        ['RA', (i * 0.37) % 360],
-        ['DEC', -60 + (i % 120)],
-        ['FILTER', ['B', 'V', 'R'][i % 3]],
-      ],
-    );
+    const bytes = smallFrame(i);
     const name = `${sub}/frame_${String(i).padStart(4, '0')}.fits`;
     writeFileSync(join(dir, name), bytes);
     sums.set(`f/${name}`, createHash('sha256').update(bytes).digest('hex'));
