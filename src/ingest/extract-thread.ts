@@ -31,8 +31,9 @@ export default async function extract(task: ExtractTask): Promise<ExtractResult>
   let meta: ObjectMeta | undefined;
   if (task.file) {
     const { path, root, limit } = task.file;
-    // Blocking calls: this thread has nothing else to do meanwhile, and each hop through libuv's
-    // thread pool would cost more than the call itself.
+    // Blocking calls: an extraction thread has nothing else to do meanwhile, and each hop through
+    // libuv's thread pool would cost more than the call itself. (An ingest too small for threads runs
+    // this in the main thread, which then blocks for those few files.)
     const { size } = statSync(path);
     if (size > limit) return { tooBig: size };
     bytes = readFileSync(path);

@@ -138,8 +138,11 @@ export class LocalStore implements ObjectStore {
         fsyncSync(fd);
         st = fstatSync(fd);
       } catch (err) {
-        closeSync(fd);
-        unlinkSync(tmp);
+        // The write's error is the one to report, not a failure to clean up after it.
+        try {
+          closeSync(fd);
+          unlinkSync(tmp);
+        } catch {}
         throw err;
       }
       closeSync(fd);
