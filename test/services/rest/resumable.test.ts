@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import http from 'node:http';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import * as tus from 'tus-js-client';
@@ -447,8 +447,13 @@ describe('tus protocol', () => {
     assert.equal(refused.status, 409, refused.body);
     assert.equal(errorOf(refused).code, 'read-only');
     assert.equal(statSync(join(uploadsDir(l), stuck.id)).size, 10, 'complete, kept for a retry');
+    // The store removes an upload's data, then its info file: wait for both.
     for (const u of [id, stuck.id])
-      await eventually(`upload ${u} to be swept`, () => !existsSync(join(uploadsDir(l), u)), 5000);
+      await eventually(
+        `upload ${u} to be swept`,
+        () => !existsSync(join(uploadsDir(l), u)) && !existsSync(join(uploadsDir(l), `${u}.json`)),
+        5000,
+      );
     assert.deepEqual(readdirSync(uploadsDir(l)), [], 'nothing left, info files included');
     assert.equal((await head(url, '')).status, 404);
     assert.equal((await head(stuck.url, '')).status, 404);
