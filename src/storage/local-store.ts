@@ -95,25 +95,11 @@ export class LocalStore implements ObjectStore {
     const k = validateKey(key);
     try {
       const written = await this.writeTemp(body);
-      const side: Sidecar = {
-        sha256: written.sha256,
-        size: written.size,
-        ino: written.ino,
-        mtimeMs: written.mtimeMs,
-        metadata: opts.metadata ?? {},
-      };
-      if (opts.contentType) side.contentType = opts.contentType;
+      const side = sidecarOf(written, opts);
       // Sidecar first, then the data: a crash (or a racing writer) between the two leaves a
       // sidecar whose inode is not the file's, which head() detects and rebuilds.
       await this.writeSidecar(k, side);
-      await this.mkdirs(dirname(target));
-      await rename(written.tmp, target).catch(async (err: NodeJS.ErrnoException) => {
-        // The folder was pruned by a delete since we made it: make it again.
-        if (err.code !== 'ENOENT') throw err;
-        this.made.clear();
-        await this.mkdirs(dirname(target));
-        await rename(written.tmp, target);
-      });
+      await this.renameInto(written.tmp, target);
       return this.metaOf(k, side);
     } catch (err) {
       throw asStorageError(err, key);
@@ -146,14 +132,8 @@ export class LocalStore implements ObjectStore {
         throw err;
       }
       closeSync(fd);
-      const side: Sidecar = {
-        sha256: createHash('sha256').update(bytes).digest('hex'),
-        size: bytes.length,
-        ino: st.ino,
-        mtimeMs: st.mtimeMs,
-        metadata: opts.metadata ?? {},
-      };
-      if (opts.contentType) side.contentType = opts.contentType;
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const side = sidecarOf({ sha256, size: bytes.length, ino: st.ino, mtimeMs: st.mtimeMs }, opts);
       // The same order as put(): sidecar first, then the data.
       const p = this.sidecarPath(k);
       const sideTmp = `${tmp}.json`;
@@ -168,12 +148,25 @@ export class LocalStore implements ObjectStore {
     }
   }
 
+  /** Renames into `to`'s folder, making it first (again, if a delete pruned it since we made it). */
+  private async renameInto(from: string, to: string): Promise<void> {
+    await this.mkdirs(dirname(to));
+    try {
+      await rename(from, to);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.made.clear();
+      await this.mkdirs(dirname(to));
+      await rename(from, to);
+    }
+  }
+
+  /** renameInto(), blocking. */
   private renameSync(from: string, to: string): void {
     this.mkdirsSync(dirname(to));
     try {
       renameSync(from, to);
     } catch (err) {
-      // The folder was pruned by a delete since we made it: make it again.
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       this.made.clear();
       this.mkdirsSync(dirname(to));
@@ -196,13 +189,7 @@ export class LocalStore implements ObjectStore {
     const fh = await open(tmp, 'wx');
     await fh.writeFile(JSON.stringify(side));
     await fh.close();
-    await this.mkdirs(dirname(p));
-    await rename(tmp, p).catch(async (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-      this.made.clear();
-      await this.mkdirs(dirname(p));
-      await rename(tmp, p);
-    });
+    await this.renameInto(tmp, p);
   }
 
   private async mkdirs(dir: string): Promise<void> {
@@ -387,6 +374,22 @@ export class LocalStore implements ObjectStore {
     }
     return n;
   }
+}
+
+/** The sidecar of bytes just written, with the caller's content type and metadata. */
+function sidecarOf(
+  w: { sha256: string; size: number; ino: number; mtimeMs: number },
+  opts: PutOptions,
+): Sidecar {
+  const side: Sidecar = {
+    sha256: w.sha256,
+    size: w.size,
+    ino: w.ino,
+    mtimeMs: w.mtimeMs,
+    metadata: opts.metadata ?? {},
+  };
+  if (opts.contentType) side.contentType = opts.contentType;
+  return side;
 }
 
 function commonPrefix(key: string, prefix: string, delimiter: string): string | undefined {
